@@ -1,0 +1,449 @@
+"""The SP-API client: one call in, the decoded JSON out, with everything that makes that hard done inside.
+
+For every call :class:`SpApiClient` chooses the token the operation's authorization model needs
+(:func:`authorization_for`), waits for a token of the operation's usage-plan bucket
+(:mod:`.ratelimit`), sends, and absorbs what can be absorbed: 429s (the bucket halves and waits),
+5xx, resets and timeouts (backoff and retry, :mod:`.retry`), and an access token that expired
+under it (dropped, minted again once). What is left raises an :class:`~airflow_provider_spapi.errors.SpApiError`.
+
+Nothing here imports Airflow: the hook builds a client from a connection and hands it its logger
+and the secrets masker (``on_token``).
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any, Literal
+
+import requests
+
+from airflow_provider_spapi import __version__
+from airflow_provider_spapi.core import catalog
+from airflow_provider_spapi.core.lwa import LwaClient, LwaResult
+from airflow_provider_spapi.core.ratelimit import RateLimiter, shared_rate_limiter
+from airflow_provider_spapi.core.retry import RETRY_STATUSES, LoggerLike, Retryable, exhausted, parse_retry_after, retrying
+from airflow_provider_spapi.core.settings import SpApiSettings
+from airflow_provider_spapi.core.tokens import Token, TokenCache, fingerprint, new_token, shared_token_cache
+from airflow_provider_spapi.errors import SpApiAuthError, SpApiClientError, SpApiConfigError, SpApiError, SpApiServerError
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"airflow-provider-spapi/{__version__} (Language=Python/{platform.python_version()}; Platform={platform.system()})"
+RDT_PATH = "/tokens/2021-03-01/restrictedDataToken"
+RDT_MAX_RESOURCES = 50
+EXPIRED_TOKEN_HINT = "expired"
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """Which token a call needs: the seller's LWA token, a grantless token for ``scope``, or an RDT for ``rdt_path``."""
+
+    kind: Literal["lwa", "grantless", "rdt"]
+    scope: str | None = None
+    rdt_path: str | None = None
+    data_elements: tuple[str, ...] = ()
+
+
+def authorization_for(
+    method: str,
+    path: str,
+    operation: catalog.Operation | None,
+    *,
+    data_elements: Sequence[str] | None = None,
+    restricted: bool | None = None,
+    grantless_scope: str | None = None,
+) -> Authorization:
+    """Pick the authorization model for a call (SPEC: grantless scope, else RDT, else LWA), validating the arguments.
+
+    ``grantless_scope`` defaults to the scope Amazon documents for a grantless operation. An RDT names
+    the generic path (``/orders/v0/orders/{orderId}/address``) where Amazon allows it, so one token
+    covers every order for its hour; getReportDocument needs the specific path.
+    """
+    scope = grantless_scope or (operation.grantless_scope if operation else None)
+    if scope:
+        if data_elements or restricted:
+            raise SpApiConfigError(
+                f"Arguments 'grantless_scope' and 'data_elements'/'restricted' exclude each other: {method} {path} is grantless."
+            )
+        return Authorization(kind="grantless", scope=scope)
+    elements: tuple[str, ...] = ()
+    if data_elements:
+        if isinstance(data_elements, str) or not all(isinstance(element, str) for element in data_elements):
+            raise SpApiConfigError(f"Argument 'data_elements' must be a list of strings such as ['buyerInfo'], not {data_elements!r}.")
+        elements = tuple(sorted(set(data_elements)))
+        allowed = operation.data_elements if operation else ()
+        unknown = [element for element in elements if element not in allowed]
+        if unknown:
+            fix = (
+                f"this operation accepts {', '.join(allowed)}"
+                if allowed
+                else "only getOrders, getOrder and getOrderItems of Orders v0 take data elements"
+            )
+            raise SpApiConfigError(
+                f"Argument 'data_elements' has {', '.join(unknown)} for {method} {path}: {fix}. Remove them or call another operation."
+            )
+    if restricted is False and elements:
+        raise SpApiConfigError("Argument 'restricted' is False but 'data_elements' asks for restricted data: drop one of them.")
+    needs_rdt = bool(elements) or restricted is True or (restricted is None and operation is not None and operation.restricted == "always")
+    if not needs_rdt:
+        return Authorization(kind="lwa")
+    generic = operation is not None and catalog.rdt_accepts_generic_path(operation)
+    return Authorization(kind="rdt", rdt_path=operation.path if operation and generic else path, data_elements=elements)
+
+
+def encode_query(params: Mapping[str, Any] | None) -> dict[str, str]:
+    """Query parameters as SP-API wants them: arrays comma-separated, datetimes ISO 8601 in UTC, booleans lower case."""
+    encoded: dict[str, str] = {}
+    for key, value in (params or {}).items():
+        if value is None:
+            continue
+        if isinstance(value, (list, tuple, set, frozenset)):
+            encoded[key] = ",".join(_scalar(item) for item in value)
+        else:
+            encoded[key] = _scalar(value)
+    return encoded
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return aware.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def unwrap(body: Mapping[str, Any]) -> Any:
+    """The result inside a response: v0 APIs wrap it in ``payload``, newer versions return it as is."""
+    return body["payload"] if isinstance(body, Mapping) and "payload" in body else body
+
+
+def next_page_token(body: Mapping[str, Any], key: str) -> str | None:
+    """The next-page token of a response: at the top, in the v0 ``payload``, or in a ``pagination`` object."""
+    for container in (body, body.get("payload"), body.get("pagination")):
+        if isinstance(container, Mapping):
+            token = container.get(key)
+            if token:
+                return str(token)
+    return None
+
+
+@dataclass
+class ClientStats:
+    """What a client did, for the end-of-task log line: calls, retries, waits and mints. No tokens in here."""
+
+    calls: int = 0
+    pages: int = 0
+    retries: int = 0
+    throttled: int = 0
+    throttle_waits: int = 0
+    throttle_wait_seconds: float = 0.0
+    tokens_minted: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, **amounts: float) -> None:
+        with self._lock:
+            for name, amount in amounts.items():
+                setattr(self, name, getattr(self, name) + amount)
+
+    def as_dict(self) -> dict[str, float]:
+        with self._lock:
+            values = asdict(self)
+        values.pop("_lock", None)
+        values["throttle_wait_seconds"] = round(values["throttle_wait_seconds"], 3)
+        return values
+
+
+def _error_from_response(response: requests.Response, operation: str) -> SpApiError:
+    """An SpApiError from Amazon's ``{"errors": [{code, message, details}]}`` body (the body is Amazon's, never ours)."""
+    code, message = None, response.reason or "request failed"
+    try:
+        errors = response.json().get("errors") or []
+        first = errors[0]
+        code = first.get("code")
+        message = " ".join(part for part in (first.get("message"), first.get("details")) if part) or message
+    except (ValueError, AttributeError, IndexError, KeyError, TypeError):
+        pass
+    status = response.status_code
+    error_class: type[SpApiError] = SpApiClientError
+    if status in (401, 403):
+        error_class = SpApiAuthError
+        message += (
+            " Check that the app has the role this operation needs and the seller authorised it; restricted operations"
+            " need a Restricted Data Token (pass data_elements or restricted=True)."
+        )
+    elif status >= 500:
+        error_class = SpApiServerError
+    return error_class(message, status=status, code=code, request_id=response.headers.get("x-amzn-RequestId"), operation=operation)
+
+
+class SpApiClient:
+    """Calls SP-API for one set of credentials. Thread-safe; tokens and rate limits are shared process-wide."""
+
+    def __init__(
+        self,
+        settings: SpApiSettings,
+        *,
+        session: requests.Session | None = None,
+        token_cache: TokenCache = shared_token_cache,
+        rate_limiter: RateLimiter = shared_rate_limiter,
+        logger: LoggerLike = log,
+        on_token: Callable[[str], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.session = session or requests.Session()
+        self.session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
+        self.token_cache = token_cache
+        self.rate_limiter = rate_limiter
+        self.logger = logger
+        self.on_token = on_token
+        self.stats = ClientStats()
+        self.lwa = LwaClient(self.session, settings.lwa_endpoint, settings.retry, logger=logger, on_retry=self._count_retry)
+        # Usage plans belong to the selling partner and application; the secret plays no part in them.
+        self._seller = fingerprint(settings.base_url, settings.client_id, settings.refresh_token)
+        self._application = fingerprint(settings.base_url, settings.client_id, "grantless")
+        # Tokens also depend on the secret: a connection only ever gets a token it could mint itself.
+        self._credentials = fingerprint(settings.lwa_endpoint, settings.client_id, settings.client_secret, settings.refresh_token)
+
+    def __repr__(self) -> str:
+        return f"SpApiClient(base_url={self.settings.base_url!r}, client_id={self.settings.client_id!r})"
+
+    # -- tokens ---------------------------------------------------------------------------------
+
+    def _count_retry(self, error: Retryable) -> None:
+        self.stats.add(retries=1)
+
+    def _minted(self, token: Token) -> Token:
+        self.stats.add(tokens_minted=1)
+        if self.on_token is not None:
+            self.on_token(token.value)
+        return token
+
+    def _access_token_key(self, scope: str | None) -> str:
+        return fingerprint(self._credentials, "scope", scope) if scope else fingerprint(self._credentials, "lwa")
+
+    def _access_token(self, scope: str | None = None) -> Token:
+        if scope is None and not self.settings.refresh_token:
+            raise SpApiConfigError(
+                "Connection field 'refresh_token' is empty, and this call needs a seller's authorisation. "
+                "Set refresh_token in the connection's extra, or pass grantless_scope for a grantless operation."
+            )
+        settings = self.settings
+
+        def mint() -> Token:
+            if scope:
+                return self._minted(self.lwa.client_credentials(settings.client_id, settings.client_secret, scope))
+            assert settings.refresh_token is not None
+            return self._minted(self.lwa.refresh(settings.client_id, settings.client_secret, settings.refresh_token))
+
+        return self.token_cache.get(self._access_token_key(scope), mint)[0]
+
+    def access_token(self, scope: str | None = None) -> str:
+        """The seller's LWA access token, or with ``scope`` a grantless one; minted at most once per lifetime."""
+        return self._access_token(scope).value
+
+    def _rdt_key(self, method: str, path: str, data_elements: tuple[str, ...], target_application: str | None) -> str:
+        return fingerprint(self._credentials, "rdt", method, path, ",".join(data_elements), target_application)
+
+    def _restricted_data_token(
+        self, method: str, path: str, data_elements: Sequence[str] = (), target_application: str | None = None
+    ) -> Token:
+        method = method.upper()
+        _check_path(path)
+        elements = tuple(sorted(set(data_elements)))
+
+        def mint() -> Token:
+            resource: dict[str, Any] = {"method": method, "path": path}
+            if elements:
+                resource["dataElements"] = list(elements)
+            body: dict[str, Any] = {"restrictedResources": [resource]}
+            if target_application:
+                body["targetApplication"] = target_application
+            operation = catalog.find_operation("POST", RDT_PATH)
+            answer = self._call("POST", RDT_PATH, operation, Authorization(kind="lwa"), None, body)
+            value = answer.get("restrictedDataToken")
+            if not isinstance(value, str) or not value:
+                raise SpApiServerError(
+                    "createRestrictedDataToken answered without a restrictedDataToken.", operation="tokens.createRestrictedDataToken"
+                )
+            return self._minted(new_token(value, float(answer.get("expiresIn", 3600)), "restricted data"))
+
+        return self.token_cache.get(self._rdt_key(method, path, elements, target_application), mint)[0]
+
+    def restricted_data_token(
+        self, method: str, path: str, data_elements: Sequence[str] | None = None, target_application: str | None = None
+    ) -> str:
+        """A Restricted Data Token for one resource (specific or generic path), cached until shortly before it expires."""
+        return self._restricted_data_token(method, path, data_elements or (), target_application).value
+
+    def exchange_authorization_code(self, code: str, redirect_uri: str | None = None) -> str:
+        """Trade a website-workflow ``spapi_oauth_code`` for the seller's new refresh token."""
+        result: LwaResult = self.lwa.authorization_code(self.settings.client_id, self.settings.client_secret, code, redirect_uri)
+        self._minted(result.token)
+        assert result.refresh_token is not None
+        if self.on_token is not None:
+            self.on_token(result.refresh_token)
+        return result.refresh_token
+
+    # -- calls ----------------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data_elements: Sequence[str] | None = None,
+        restricted: bool | None = None,
+        grantless_scope: str | None = None,
+    ) -> dict[str, Any]:
+        """One SP-API call; returns the decoded JSON body (``{}`` for an empty one)."""
+        method = method.upper()
+        _check_path(path)
+        operation = catalog.find_operation(method, path)
+        auth = authorization_for(
+            method, path, operation, data_elements=data_elements, restricted=restricted, grantless_scope=grantless_scope
+        )
+        return self._call(method, path, operation, auth, params, json)
+
+    def paginate(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        token_key: str = "NextToken",
+        token_param: str | None = None,
+        **request_kwargs: Any,
+    ) -> Iterator[dict[str, Any]]:
+        """Every page of a list operation, in order, each exactly once.
+
+        A failed page is retried inside :meth:`request` with the same token, so nothing is skipped or
+        repeated; if it cannot be fetched, the error propagates and no later page is requested.
+        ``token_key`` is the response field of the next-page token and ``token_param`` the query
+        parameter that sends it back (default: the same name). Operations whose convention Amazon
+        documents differently (Orders 2026-01-01 ``paginationToken``; Reports and Feeds lists, whose
+        ``nextToken`` must be sent alone) are recognised from the catalog when the defaults are left.
+        """
+        known = catalog.pagination_for(catalog.find_operation(method, path))
+        alone = False
+        if known is not None and token_key == "NextToken" and token_param is None:
+            token_key, token_param, alone = known.response_key, known.param, known.alone
+        param = token_param or token_key
+        query = dict(params or {})
+        seen: set[str] = set()
+        while True:
+            page = self.request(method, path, params=query, json=json, **request_kwargs)
+            self.stats.add(pages=1)
+            yield page
+            token = next_page_token(page, token_key)
+            if token is None:
+                return
+            if token in seen:
+                raise SpApiServerError(f"{method} {path} returned a next-page token it had already returned; stopping rather than loop.")
+            seen.add(token)
+            query = {param: token} if alone else {**query, param: token}
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        operation: catalog.Operation | None,
+        auth: Authorization,
+        params: Mapping[str, Any] | None,
+        body: Any,
+    ) -> dict[str, Any]:
+        name = operation.key if operation else f"{method} {path}"
+        principal = self._application if auth.kind == "grantless" else self._seller
+        rate, burst = self._usage_plan(operation)
+        query = encode_query(params)
+        url = self.settings.base_url + path
+        reminted = False
+        self.stats.add(calls=1)
+        try:
+            for attempt in retrying(self.settings.retry, describe=lambda: name, logger=self.logger, on_retry=self._count_retry):
+                with attempt:
+                    token, forget = self._token_for_call(auth, method)
+                    waited = self.rate_limiter.acquire(principal, name, rate, burst)
+                    if waited > 0:
+                        self.stats.add(throttle_waits=1, throttle_wait_seconds=waited)
+                        self.logger.info("SP-API %s: waited %.2fs for the usage plan (rate limit)", name, waited)
+                    response = self._send(method, url, query, body, token)
+                    status = response.status_code
+                    if status == 429:
+                        new_rate = self.rate_limiter.record_throttled(principal, name)
+                        self.stats.add(throttled=1)
+                        raise Retryable(
+                            f"throttled (429 QuotaExceeded), rate lowered to {new_rate:.4g}/s",
+                            status=429,
+                            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                        )
+                    if status in RETRY_STATUSES:
+                        raise Retryable(f"HTTP {status}", status=status, retry_after=parse_retry_after(response.headers.get("Retry-After")))
+                    self.rate_limiter.observe_limit_header(principal, name, response.headers.get("x-amzn-RateLimit-Limit"))
+                    if status == 403 and not reminted and EXPIRED_TOKEN_HINT in response.text.lower():
+                        reminted = True
+                        forget(token)
+                        raise Retryable("the access token expired; minting a new one", status=403, retry_after=0.0)
+                    if status >= 400:
+                        raise _error_from_response(response, name)
+                    self.rate_limiter.record_success(principal, name)
+                    return _decode(response, name)
+        except Retryable as error:
+            raise exhausted(error, name, self.settings.retry) from None
+        raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover
+
+    def _token_for_call(self, auth: Authorization, method: str) -> tuple[Token, Callable[[Token], None]]:
+        """The token ``auth`` asks for (an RDT covers the call's own method) and how to forget it once Amazon calls it expired."""
+        if auth.kind == "rdt":
+            assert auth.rdt_path is not None
+            key = self._rdt_key(method, auth.rdt_path, auth.data_elements, None)
+            token = self._restricted_data_token(method, auth.rdt_path, auth.data_elements)
+            return token, lambda stale: self.token_cache.invalidate(key, stale)
+        key = self._access_token_key(auth.scope)
+        return self._access_token(auth.scope), lambda stale: self.token_cache.invalidate(key, stale)
+
+    def _usage_plan(self, operation: catalog.Operation | None) -> tuple[float | None, float | None]:
+        if self.settings.sandbox and not self.settings.endpoint:
+            return catalog.sandbox_usage_plan()
+        return (operation.rate, operation.burst) if operation else (None, None)
+
+    def _send(self, method: str, url: str, query: dict[str, str], body: Any, token: Token) -> requests.Response:
+        headers = {"x-amz-access-token": token.value}
+        try:
+            return self.session.request(
+                method,
+                url,
+                params=query,
+                json=body,
+                headers=headers,
+                timeout=(self.settings.retry.connect_timeout, self.settings.retry.read_timeout),
+            )
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise Retryable(f"{type(exc).__name__} talking to SP-API") from None
+
+
+def _check_path(path: str) -> None:
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise SpApiConfigError(f"Argument 'path' must start with '/', like /orders/v0/orders (got {path!r}).")
+
+
+def _decode(response: requests.Response, operation: str) -> dict[str, Any]:
+    if not response.content:
+        return {}
+    try:
+        decoded = response.json()
+    except ValueError:
+        raise SpApiServerError(
+            f"answered HTTP {response.status_code} with a body that is not JSON.", status=response.status_code, operation=operation
+        ) from None
+    return decoded if isinstance(decoded, dict) else {"payload": decoded}

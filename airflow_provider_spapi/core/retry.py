@@ -1,0 +1,125 @@
+"""When to try a call again, and how long to wait first.
+
+A call is retried on 429, 500, 502, 503, 504, connection errors and read timeouts, never on other
+4xx. The policy is bounded twice (attempts and total seconds, both settable on the connection) and
+waits with exponential backoff and full jitter, or as long as ``Retry-After`` asks. A 429 adds no
+backoff of its own: the caller's rate limiter has just halved its rate and emptied its bucket, so
+the next attempt already waits for the next token. The retry loop itself is tenacity's, which
+Airflow already depends on.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import tenacity
+
+from airflow_provider_spapi.core.settings import RetrySettings
+from airflow_provider_spapi.errors import SpApiError, SpApiServerError, SpApiThrottledError
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+BACKOFF_INITIAL = 0.5
+BACKOFF_MAX = 30.0
+
+# Exponential backoff with full jitter: a random wait between 0 and min(BACKOFF_MAX, BACKOFF_INITIAL * 2**attempt).
+_backoff = tenacity.wait_random_exponential(multiplier=BACKOFF_INITIAL, max=BACKOFF_MAX)
+
+
+class LoggerLike(Protocol):
+    """The logging calls the core makes: a ``logging.Logger`` or Airflow's task logger both fit."""
+
+    def info(self, msg: Any, /, *args: Any) -> Any: ...
+
+    def warning(self, msg: Any, /, *args: Any) -> Any: ...
+
+
+class Retryable(Exception):
+    """Raised inside an attempt to ask for another one. ``reason`` is safe to log (no token, no body)."""
+
+    def __init__(self, reason: str, *, status: int | None = None, retry_after: float | None = None, cause: Exception | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.retry_after = retry_after
+        self.cause = cause
+
+    @property
+    def throttled(self) -> bool:
+        return self.status == 429
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (seconds or an HTTP date); None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    parsed = email.utils.parsedate_to_datetime(value) if value else None
+    return None if parsed is None else max(0.0, parsed.timestamp() - time.time())
+
+
+def _wait(state: tenacity.RetryCallState) -> float:
+    error = state.outcome.exception() if state.outcome else None
+    if isinstance(error, Retryable):
+        if error.retry_after is not None:
+            return min(error.retry_after, BACKOFF_MAX * 4)
+        if error.throttled:
+            return 0.0
+    return float(_backoff(state))
+
+
+def retrying(
+    settings: RetrySettings,
+    *,
+    describe: Callable[[], str],
+    logger: LoggerLike,
+    on_retry: Callable[[Retryable], None] | None = None,
+    sleep: Callable[[float], Any] = time.sleep,
+) -> tenacity.Retrying:
+    """A tenacity loop for one logical call: ``for attempt in retrying(...): with attempt: ...``.
+
+    ``describe`` names the call for the log line (operation, never a token); ``on_retry`` counts.
+    When the budget runs out, the last :class:`Retryable` is re-raised for the caller to translate.
+    """
+
+    def before_sleep(state: tenacity.RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, Retryable):
+            if on_retry is not None:
+                on_retry(error)
+            wait = state.next_action.sleep if state.next_action else 0.0
+            logger.info(
+                "SP-API %s: %s; retry %d of %d in %.2fs", describe(), error.reason, state.attempt_number, settings.max_attempts - 1, wait
+            )
+
+    return tenacity.Retrying(
+        retry=tenacity.retry_if_exception_type(Retryable),
+        stop=tenacity.stop_after_attempt(settings.max_attempts) | tenacity.stop_after_delay(settings.max_retry_seconds),
+        wait=_wait,
+        before_sleep=before_sleep,
+        sleep=sleep,
+        reraise=True,
+    )
+
+
+def exhausted(error: Retryable, operation: str, settings: RetrySettings) -> SpApiError:
+    """The error to raise when every retry the policy allows has failed, saying what to change."""
+    budget = f"after {settings.max_attempts} attempts or {settings.max_retry_seconds:g}s"
+    if error.throttled:
+        return SpApiThrottledError(
+            f"still throttled (429 QuotaExceeded) {budget}. Other workers may share this seller's usage plan: "
+            "give the tasks an Airflow pool per seller, or raise max_attempts/max_retry_seconds in the connection.",
+            status=429,
+            code="QuotaExceeded",
+            operation=operation,
+        )
+    return SpApiServerError(
+        f"{error.reason} {budget}. Amazon or the network is failing; the task can be retried later.",
+        status=error.status,
+        operation=operation,
+    )

@@ -1,0 +1,200 @@
+"""``SpApiHook``: an ``spapi`` connection turned into SP-API calls.
+
+The hook is a thin Airflow adapter over :class:`~airflow_provider_spapi.core.client.SpApiClient`:
+it reads and validates the connection, registers every secret and minted token with Airflow's
+secrets masker, warns once per process when a credential is about to expire, and renders the
+connection form. Tokens, rate limits and retries live in the Airflow-free core, shared by every
+hook of the same credentials in the process.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from functools import cached_property
+from typing import Any
+
+from airflow_provider_spapi._compat import BaseHook, mask_secret
+from airflow_provider_spapi.core.client import SpApiClient
+from airflow_provider_spapi.core.expiry import ExpiryStatus, credential_expiries, due_warnings
+from airflow_provider_spapi.core.settings import SpApiSettings, parse_settings
+from airflow_provider_spapi.core.tokens import fingerprint
+from airflow_provider_spapi.errors import SpApiError
+from airflow_provider_spapi.provider_info import CONN_TYPE, CONNECTION_FIELDS, HOOK_NAME, UI_FIELD_BEHAVIOUR
+
+# Connections whose expiry warnings this process has logged already (fingerprints, not ids or secrets).
+_warned: set[str] = set()
+_warned_lock = threading.Lock()
+
+
+class SpApiHook(BaseHook):
+    """Calls Amazon's Selling Partner API with the credentials of an ``spapi`` connection.
+
+    :param spapi_conn_id: the connection to use (login: LWA client id, password: LWA client secret,
+        extra: refresh token, region and the other fields in the README).
+    """
+
+    conn_name_attr = "spapi_conn_id"
+    default_conn_name = "spapi_default"
+    conn_type = CONN_TYPE
+    hook_name = HOOK_NAME
+
+    def __init__(self, spapi_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.spapi_conn_id = spapi_conn_id
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(spapi_conn_id={self.spapi_conn_id!r})"
+
+    # -- connection ---------------------------------------------------------------------------
+
+    @cached_property
+    def settings(self) -> SpApiSettings:
+        """The connection, validated: a wrong field raises SpApiConfigError naming it, before any request."""
+        connection = self.get_connection(self.spapi_conn_id)
+        extra = connection.extra_dejson if connection.extra else {}
+        for secret in (connection.password, extra.get("refresh_token"), extra.get("extra__spapi__refresh_token")):
+            if isinstance(secret, str) and secret:
+                mask_secret(secret)
+        settings = parse_settings(connection.login, connection.password, connection.extra)
+        self._warn_expiry_once(settings)
+        return settings
+
+    @cached_property
+    def client(self) -> SpApiClient:
+        """The Airflow-free client doing the work; every token it mints is masked in logs at once."""
+        return SpApiClient(self.settings, logger=self.log, on_token=mask_secret)
+
+    def get_conn(self) -> SpApiClient:
+        return self.client
+
+    # -- tokens -------------------------------------------------------------------------------
+
+    def get_access_token(self, scope: str | None = None) -> str:
+        """An LWA access token (with ``scope``: a grantless token), minted at most once per lifetime per process."""
+        return self.client.access_token(scope)
+
+    def get_restricted_data_token(
+        self, method: str, path: str, data_elements: Sequence[str] | None = None, target_application: str | None = None
+    ) -> str:
+        """A Restricted Data Token for one resource; ``path`` may be generic (``/orders/v0/orders/{orderId}/address``)."""
+        return self.client.restricted_data_token(method, path, data_elements, target_application)
+
+    def exchange_authorization_code(self, code: str, redirect_uri: str | None = None) -> str:
+        """The new refresh token for a website-workflow ``spapi_oauth_code`` (see ``python -m airflow_provider_spapi.reauthorize``)."""
+        return self.client.exchange_authorization_code(code, redirect_uri)
+
+    # -- calls --------------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data_elements: Sequence[str] | None = None,
+        restricted: bool | None = None,
+        grantless_scope: str | None = None,
+    ) -> dict[str, Any]:
+        """One SP-API call returning the decoded JSON body; see :meth:`SpApiClient.request`."""
+        return self.client.request(
+            method, path, params=params, json=json, data_elements=data_elements, restricted=restricted, grantless_scope=grantless_scope
+        )
+
+    def paginate(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        token_key: str = "NextToken",
+        **request_kwargs: Any,
+    ) -> Iterator[dict[str, Any]]:
+        """Every page of a list operation, in order, each exactly once; see :meth:`SpApiClient.paginate`."""
+        return self.client.paginate(method, path, params=params, json=json, token_key=token_key, **request_kwargs)
+
+    @property
+    def stats(self) -> dict[str, float]:
+        """Calls, pages, retries, throttled answers, rate-limit waits and tokens minted by this hook."""
+        return self.client.stats.as_dict() if "client" in self.__dict__ else {}
+
+    def log_stats(self) -> None:
+        if "client" in self.__dict__:
+            self.log.info("SP-API usage: %s", ", ".join(f"{key}={value}" for key, value in self.stats.items()))
+
+    # -- credential lifecycle -----------------------------------------------------------------
+
+    def credential_expiries(self) -> list[ExpiryStatus]:
+        """Every credential whose expiry the connection records, with the days left."""
+        return credential_expiries(self.settings)
+
+    def check_credentials_expiry(self) -> list[str]:
+        """Warnings for a refresh token or client secret expiring within ``expiry_warning_days`` (or expired)."""
+        return [status.message() for status in due_warnings(self.settings)]
+
+    def _warn_expiry_once(self, settings: SpApiSettings) -> None:
+        key = fingerprint(
+            self.spapi_conn_id, settings.client_id, str(settings.refresh_token_issued_at), str(settings.client_secret_expires_at)
+        )
+        with _warned_lock:
+            if key in _warned:
+                return
+            _warned.add(key)
+        for status in due_warnings(settings):
+            self.log.warning("Connection %s: %s", self.spapi_conn_id, status.message())
+
+    def test_connection(self) -> tuple[bool, str]:
+        """The UI's Test button: mint a token and make one cheap call (a grantless mint without a refresh token)."""
+        try:
+            settings = self.settings
+            if settings.refresh_token:
+                self.request("GET", "/sellers/v1/marketplaceParticipations")
+                message = "Connection works: minted an LWA access token and called getMarketplaceParticipations."
+            else:
+                self.get_access_token("sellingpartnerapi::notifications")
+                message = "Connection works for grantless operations: minted a grantless token (no refresh token set)."
+        except SpApiError as error:
+            return False, str(error)
+        warnings = self.check_credentials_expiry()
+        return True, " ".join([message, *warnings])
+
+    # -- connection form (Airflow 2.x; Airflow 3.2+ reads provider_info) -------------------------
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
+        from flask_babel import lazy_gettext
+        from wtforms import BooleanField, IntegerField, PasswordField, StringField
+        from wtforms.validators import AnyOf, NumberRange, Optional
+
+        widgets: dict[str, Any] = {}
+        for field in CONNECTION_FIELDS:
+            label, help_text = lazy_gettext(field.label), lazy_gettext(field.description)
+            if field.sensitive:
+                widgets[field.name] = PasswordField(label, widget=BS3PasswordFieldWidget(), description=help_text)
+            elif field.type == "boolean":
+                widgets[field.name] = BooleanField(label, default=bool(field.default), description=help_text)
+            elif field.type == "integer":
+                widgets[field.name] = IntegerField(
+                    label,
+                    widget=BS3TextFieldWidget(),
+                    default=field.default,
+                    description=help_text,
+                    validators=[Optional(), NumberRange(min=field.minimum)],
+                )
+            else:
+                validators = [Optional(), AnyOf(list(field.enum))] if field.enum else [Optional()]
+                widgets[field.name] = StringField(
+                    label, widget=BS3TextFieldWidget(), default=field.default, description=help_text, validators=validators
+                )
+        return widgets
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        return {
+            "hidden_fields": list(UI_FIELD_BEHAVIOUR["hidden-fields"]),
+            "relabeling": dict(UI_FIELD_BEHAVIOUR["relabeling"]),
+            "placeholders": dict(UI_FIELD_BEHAVIOUR["placeholders"]),
+        }

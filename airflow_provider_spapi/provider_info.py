@@ -1,0 +1,146 @@
+"""What Airflow's providers manager reads about this package, and the one table of connection form fields.
+
+Airflow 3.2+ renders the connection form from ``conn-fields`` and ``ui-field-behaviour`` here,
+without importing the hook; Airflow 2.x asks the hook's ``get_connection_form_widgets()`` and
+``get_ui_field_behaviour()``, which build the same form from :data:`CONNECTION_FIELDS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from airflow_provider_spapi import __version__
+from airflow_provider_spapi.core import catalog
+
+CONN_TYPE = "spapi"
+HOOK_NAME = "Amazon Selling Partner API"
+HOOK_CLASS = "airflow_provider_spapi.hooks.spapi.SpApiHook"
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One extra field of the ``spapi`` connection form."""
+
+    name: str
+    label: str
+    description: str
+    type: str = "string"
+    format: str | None = None
+    enum: tuple[str, ...] = ()
+    default: Any = None
+    minimum: int | None = None
+
+    @property
+    def sensitive(self) -> bool:
+        return self.format == "password"
+
+    def conn_field(self) -> dict[str, Any]:
+        """This field in the provider info's ``conn-fields`` JSON-schema form."""
+        schema: dict[str, Any] = {"type": [self.type, "null"]}
+        if self.format:
+            schema["format"] = self.format
+        if self.enum:
+            schema["enum"] = list(self.enum)
+        if self.default is not None:
+            schema["default"] = self.default
+        if self.minimum is not None:
+            schema["minimum"] = self.minimum
+        return {"label": self.label, "description": self.description, "schema": schema}
+
+
+CONNECTION_FIELDS: tuple[FormField, ...] = (
+    FormField(
+        "refresh_token",
+        "Refresh token",
+        "The seller's LWA refresh token (Atzr|…). Leave empty for a grantless-only connection.",
+        format="password",
+    ),
+    FormField("region", "Region", "SP-API region: na (North America), eu (Europe), fe (Far East).", enum=("na", "eu", "fe"), default="na"),
+    FormField("sandbox", "Sandbox", "Call Amazon's sandbox hosts instead of production.", type="boolean", default=False),
+    FormField(
+        "endpoint",
+        "SP-API endpoint override",
+        "Base URL replacing the region's host, e.g. a proxy or the bundled emulator (http://127.0.0.1:8765).",
+    ),
+    FormField("lwa_endpoint", "LWA token URL", "Login with Amazon token endpoint.", default=catalog.lwa_endpoint()),
+    FormField(
+        "marketplace_ids",
+        "Default marketplace IDs",
+        "Comma-separated marketplace ids used when an operator names none, e.g. ATVPDKIKX0DER.",
+    ),
+    FormField(
+        "app_type",
+        "App type",
+        "public: Appstore app, refresh tokens expire 365 days after authorisation. private: self-authorised, they never expire.",
+        enum=("public", "private"),
+        default="public",
+    ),
+    FormField(
+        "refresh_token_issued_at",
+        "Refresh token issued at",
+        "Date the seller authorised the app (ISO, e.g. 2026-03-31); starts the 365-day clock.",
+        format="date",
+    ),
+    FormField(
+        "client_secret_expires_at",
+        "Client secret expires at",
+        "Date the LWA client secret expires (ISO); secrets last 180 days.",
+        format="date",
+    ),
+    FormField(
+        "expiry_warning_days",
+        "Expiry warning days",
+        "Warn this many days before a credential expires.",
+        type="integer",
+        default=30,
+        minimum=0,
+    ),
+)
+
+UI_FIELD_BEHAVIOUR: dict[str, Any] = {
+    "hidden-fields": ["host", "port", "schema"],
+    "relabeling": {"login": "LWA client ID", "password": "LWA client secret"},
+    "placeholders": {
+        "login": "amzn1.application-oa2-client.…",
+        "password": "amzn1.oa2-cs.v1.…",
+        "refresh_token": "Atzr|…",
+        "endpoint": "https://sellingpartnerapi-na.amazon.com",
+        "marketplace_ids": "ATVPDKIKX0DER",
+    },
+}
+
+
+def provider_info() -> dict[str, Any]:
+    return {
+        "package-name": "airflow-provider-spapi",
+        "name": HOOK_NAME,
+        "description": "Hooks, operators, sensors and triggers for Amazon's Selling Partner API (SP-API), with a local emulator.",
+        "versions": [__version__],
+        "connection-types": [
+            {
+                "connection-type": CONN_TYPE,
+                "hook-class-name": HOOK_CLASS,
+                "hook-name": HOOK_NAME,
+                "conn-fields": {field.name: field.conn_field() for field in CONNECTION_FIELDS},
+                "ui-field-behaviour": UI_FIELD_BEHAVIOUR,
+            }
+        ],
+        "hooks": [{"integration-name": HOOK_NAME, "python-modules": ["airflow_provider_spapi.hooks.spapi"]}],
+        "operators": [
+            {
+                "integration-name": HOOK_NAME,
+                "python-modules": [
+                    "airflow_provider_spapi.operators.spapi",
+                    "airflow_provider_spapi.operators.reports",
+                    "airflow_provider_spapi.operators.feeds",
+                    "airflow_provider_spapi.operators.credentials",
+                ],
+            }
+        ],
+        "sensors": [{"integration-name": HOOK_NAME, "python-modules": ["airflow_provider_spapi.sensors.reports"]}],
+        "triggers": [{"integration-name": HOOK_NAME, "python-modules": ["airflow_provider_spapi.triggers.reports"]}],
+        "integrations": [
+            {"integration-name": HOOK_NAME, "external-doc-url": "https://developer-docs.amazon.com/sp-api/", "tags": ["service"]}
+        ],
+    }
