@@ -27,8 +27,10 @@ if AIRFLOW_V_3 or TYPE_CHECKING:
         Connection,
         Context,
         ObjectStoragePath,
+        PokeReturnValue,
         conf,
     )
+    from airflow.sdk.exceptions import AirflowSkipException
 
     try:
         from airflow.sdk.log import mask_secret
@@ -36,12 +38,13 @@ if AIRFLOW_V_3 or TYPE_CHECKING:
         from airflow.sdk.execution_time.secrets_masker import mask_secret  # type: ignore[no-redef]
 else:  # pragma: no cover - exercised by the Airflow 2.11 CI job
     from airflow.configuration import conf
+    from airflow.exceptions import AirflowSkipException
     from airflow.hooks.base import BaseHook
     from airflow.io.path import ObjectStoragePath
     from airflow.models import BaseOperator
     from airflow.models.connection import Connection
     from airflow.notifications.basenotifier import BaseNotifier
-    from airflow.sensors.base import BaseSensorOperator
+    from airflow.sensors.base import BaseSensorOperator, PokeReturnValue
     from airflow.utils.context import Context
     from airflow.utils.log.secrets_masker import mask_secret
 
@@ -49,6 +52,7 @@ __all__ = [
     "AIRFLOW_VERSION",
     "AIRFLOW_V_3",
     "AirflowException",
+    "AirflowSkipException",
     "BaseHook",
     "BaseNotifier",
     "BaseOperator",
@@ -57,6 +61,7 @@ __all__ = [
     "Connection",
     "Context",
     "ObjectStoragePath",
+    "PokeReturnValue",
     "TriggerEvent",
     "conf",
     "mask_secret",

@@ -139,7 +139,7 @@ def provider_info() -> dict[str, Any]:
             }
         ],
         "sensors": [{"integration-name": HOOK_NAME, "python-modules": ["airflow_provider_spapi.sensors.reports"]}],
-        "triggers": [{"integration-name": HOOK_NAME, "python-modules": ["airflow_provider_spapi.triggers.reports"]}],
+        "triggers": [{"integration-name": HOOK_NAME, "python-modules": ["airflow_provider_spapi.triggers.processing"]}],
         "integrations": [
             {"integration-name": HOOK_NAME, "external-doc-url": "https://developer-docs.amazon.com/sp-api/", "tags": ["service"]}
         ],

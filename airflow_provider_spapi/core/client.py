@@ -26,7 +26,7 @@ from airflow_provider_spapi import __version__
 from airflow_provider_spapi.core import catalog
 from airflow_provider_spapi.core.lwa import LwaClient, LwaResult
 from airflow_provider_spapi.core.ratelimit import RateLimiter, shared_rate_limiter
-from airflow_provider_spapi.core.retry import RETRY_STATUSES, LoggerLike, Retryable, exhausted, parse_retry_after, retrying
+from airflow_provider_spapi.core.retry import RETRY_STATUSES, LoggerLike, Retryable, parse_retry_after, run_with_retries
 from airflow_provider_spapi.core.settings import SpApiSettings
 from airflow_provider_spapi.core.tokens import Token, TokenCache, fingerprint, new_token, shared_token_cache
 from airflow_provider_spapi.errors import SpApiAuthError, SpApiClientError, SpApiConfigError, SpApiError, SpApiServerError
@@ -103,13 +103,14 @@ def encode_query(params: Mapping[str, Any] | None) -> dict[str, str]:
         if value is None:
             continue
         if isinstance(value, (list, tuple, set, frozenset)):
-            encoded[key] = ",".join(_scalar(item) for item in value)
+            encoded[key] = ",".join(query_value(item) for item in value)
         else:
-            encoded[key] = _scalar(value)
+            encoded[key] = query_value(value)
     return encoded
 
 
-def _scalar(value: Any) -> str:
+def query_value(value: Any) -> str:
+    """One value as SP-API expects it in a query or a JSON date field."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime):
@@ -369,38 +370,35 @@ class SpApiClient:
         url = self.settings.base_url + path
         reminted = False
         self.stats.add(calls=1)
-        try:
-            for attempt in retrying(self.settings.retry, describe=lambda: name, logger=self.logger, on_retry=self._count_retry):
-                with attempt:
-                    token, forget = self._token_for_call(auth, method)
-                    waited = self.rate_limiter.acquire(principal, name, rate, burst)
-                    if waited > 0:
-                        self.stats.add(throttle_waits=1, throttle_wait_seconds=waited)
-                        self.logger.info("SP-API %s: waited %.2fs for the usage plan (rate limit)", name, waited)
-                    response = self._send(method, url, query, body, token)
-                    status = response.status_code
-                    if status == 429:
-                        new_rate = self.rate_limiter.record_throttled(principal, name)
-                        self.stats.add(throttled=1)
-                        raise Retryable(
-                            f"throttled (429 QuotaExceeded), rate lowered to {new_rate:.4g}/s",
-                            status=429,
-                            retry_after=parse_retry_after(response.headers.get("Retry-After")),
-                        )
-                    if status in RETRY_STATUSES:
-                        raise Retryable(f"HTTP {status}", status=status, retry_after=parse_retry_after(response.headers.get("Retry-After")))
-                    self.rate_limiter.observe_limit_header(principal, name, response.headers.get("x-amzn-RateLimit-Limit"))
-                    if status == 403 and not reminted and EXPIRED_TOKEN_HINT in response.text.lower():
-                        reminted = True
-                        forget(token)
-                        raise Retryable("the access token expired; minting a new one", status=403, retry_after=0.0)
-                    if status >= 400:
-                        raise _error_from_response(response, name)
-                    self.rate_limiter.record_success(principal, name)
-                    return _decode(response, name)
-        except Retryable as error:
-            raise exhausted(error, name, self.settings.retry) from None
-        raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover
+
+        def attempt() -> dict[str, Any]:
+            nonlocal reminted
+            token, forget = self._token_for_call(auth, method)
+            waited = self.rate_limiter.acquire(principal, name, rate, burst)
+            if waited > 0:
+                self.stats.add(throttle_waits=1, throttle_wait_seconds=waited)
+                self.logger.info("SP-API %s: waited %.2fs for the usage plan (rate limit)", name, waited)
+            response = self._send(method, url, query, body, token)
+            status = response.status_code
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            if status == 429:
+                new_rate = self.rate_limiter.record_throttled(principal, name)
+                self.stats.add(throttled=1)
+                raise Retryable(f"throttled (429 QuotaExceeded), rate lowered to {new_rate:.4g}/s", status=429, retry_after=retry_after)
+            if status in RETRY_STATUSES:
+                raise Retryable(f"HTTP {status}", status=status, retry_after=retry_after)
+            # Amazon sends the header on 2xx, 400 and 404 only; its absence means nothing.
+            self.rate_limiter.observe_limit_header(principal, name, response.headers.get("x-amzn-RateLimit-Limit"))
+            if status == 403 and not reminted and EXPIRED_TOKEN_HINT in response.text.lower():
+                reminted = True
+                forget(token)
+                raise Retryable("the access token expired; minting a new one", status=403, retry_after=0.0)
+            if status >= 400:
+                raise _error_from_response(response, name)
+            self.rate_limiter.record_success(principal, name)
+            return _decode(response, name)
+
+        return run_with_retries(attempt, self.settings.retry, operation=name, logger=self.logger, on_retry=self._count_retry)
 
     def _token_for_call(self, auth: Authorization, method: str) -> tuple[Token, Callable[[Token], None]]:
         """The token ``auth`` asks for (an RDT covers the call's own method) and how to forget it once Amazon calls it expired."""

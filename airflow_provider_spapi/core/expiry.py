@@ -23,7 +23,8 @@ Credential = Literal["refresh_token", "client_secret"]
 FIXES: dict[Credential, str] = {
     "refresh_token": (
         "Ask the seller to re-authorise the app in Seller Central (or self-authorise a private app), store the new refresh "
-        "token in the connection and set refresh_token_issued_at to that day; `python -m airflow_provider_spapi.reauthorize` does both."
+        "token in the connection and set refresh_token_issued_at to that day; "
+        "`python -m airflow_provider_spapi.credentials reauthorize` does both."
     ),
     "client_secret": (
         "Rotate the LWA client secret (SpApiRotateClientSecretOperator, or Solution Provider Portal), store the new secret "

@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 
-from airflow_provider_spapi.core.retry import RETRY_STATUSES, LoggerLike, Retryable, exhausted, parse_retry_after, retrying
+from airflow_provider_spapi.core.retry import RETRY_STATUSES, LoggerLike, Retryable, parse_retry_after, run_with_retries
 from airflow_provider_spapi.core.settings import ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX, RetrySettings
 from airflow_provider_spapi.core.tokens import Token, new_token
 from airflow_provider_spapi.errors import SpApiAuthError, SpApiClientError, SpApiConfigError, SpApiError, SpApiServerError
@@ -134,13 +134,9 @@ class LwaClient:
         return result
 
     def _post(self, form: dict[str, str], grant: str) -> LwaResult:
-        try:
-            for attempt in retrying(self.retry, describe=lambda: f"LWA {grant}", logger=self.logger, on_retry=self.on_retry):
-                with attempt:
-                    return self._post_once(form, grant)
-        except Retryable as error:
-            raise exhausted(error, "LWA token", self.retry) from None
-        raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover
+        return run_with_retries(
+            lambda: self._post_once(form, grant), self.retry, operation=f"LWA {grant}", logger=self.logger, on_retry=self.on_retry
+        )
 
     def _post_once(self, form: dict[str, str], grant: str) -> LwaResult:
         try:

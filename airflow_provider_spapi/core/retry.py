@@ -13,12 +13,14 @@ from __future__ import annotations
 import email.utils
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import tenacity
 
 from airflow_provider_spapi.core.settings import RetrySettings
 from airflow_provider_spapi.errors import SpApiError, SpApiServerError, SpApiThrottledError
+
+T = TypeVar("T")
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 BACKOFF_INITIAL = 0.5
@@ -123,3 +125,24 @@ def exhausted(error: Retryable, operation: str, settings: RetrySettings) -> SpAp
         status=error.status,
         operation=operation,
     )
+
+
+def run_with_retries(
+    attempt: Callable[[], T],
+    settings: RetrySettings,
+    *,
+    operation: str,
+    logger: LoggerLike,
+    on_retry: Callable[[Retryable], None] | None = None,
+) -> T:
+    """Call ``attempt`` until it returns, retrying while it raises :class:`Retryable` and the budget lasts.
+
+    Any other exception propagates at once; an exhausted budget raises the error :func:`exhausted` builds.
+    """
+    try:
+        for state in retrying(settings, describe=lambda: operation, logger=logger, on_retry=on_retry):
+            with state:
+                return attempt()
+    except Retryable as error:
+        raise exhausted(error, operation, settings) from None
+    raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover

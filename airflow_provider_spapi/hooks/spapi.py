@@ -81,7 +81,7 @@ class SpApiHook(BaseHook):
         return self.client.restricted_data_token(method, path, data_elements, target_application)
 
     def exchange_authorization_code(self, code: str, redirect_uri: str | None = None) -> str:
-        """The new refresh token for a website-workflow ``spapi_oauth_code`` (see ``python -m airflow_provider_spapi.reauthorize``)."""
+        """The new refresh token for a website-workflow ``spapi_oauth_code`` (see ``python -m airflow_provider_spapi.credentials``)."""
         return self.client.exchange_authorization_code(code, redirect_uri)
 
     # -- calls --------------------------------------------------------------------------------

@@ -1,0 +1,95 @@
+"""``SpApiProcessingTrigger``: waits in the triggerer for a report or feed to finish, holding no worker slot.
+
+It polls getReport or getFeed every ``poll_interval`` seconds. The calls are the same blocking
+calls the operators make (same hook, same shared token cache and rate limits), run in a worker
+thread with ``asgiref``'s ``sync_to_async`` so the triggerer's event loop never blocks. It yields
+one event: the final status, a timeout, or an error whose message carries no token or secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from functools import cached_property
+from typing import Any
+
+from asgiref.sync import sync_to_async
+
+from airflow_provider_spapi._compat import BaseTrigger, TriggerEvent
+from airflow_provider_spapi.core.workflows import Kind, ProcessingStatus, processing_status
+from airflow_provider_spapi.errors import SpApiError, SpApiServerError
+from airflow_provider_spapi.hooks.spapi import SpApiHook
+
+
+class SpApiProcessingTrigger(BaseTrigger):
+    """Poll a report (``kind="report"``) or feed (``kind="feed"``) until it is DONE, CANCELLED or FATAL.
+
+    :param kind: ``report`` or ``feed``.
+    :param job_id: the report id or feed id.
+    :param spapi_conn_id: the ``spapi`` connection to poll with.
+    :param poll_interval: seconds between polls.
+    :param deadline: Unix time after which the trigger gives up with a ``timeout`` event (None: never).
+    """
+
+    def __init__(self, kind: Kind, job_id: str, spapi_conn_id: str, poll_interval: float = 30.0, deadline: float | None = None) -> None:
+        super().__init__()
+        self.kind = kind
+        self.job_id = job_id
+        self.spapi_conn_id = spapi_conn_id
+        self.poll_interval = poll_interval
+        self.deadline = deadline
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "kind": self.kind,
+                "job_id": self.job_id,
+                "spapi_conn_id": self.spapi_conn_id,
+                "poll_interval": self.poll_interval,
+                "deadline": self.deadline,
+            },
+        )
+
+    @cached_property
+    def hook(self) -> SpApiHook:
+        return SpApiHook(self.spapi_conn_id)
+
+    def _poll(self) -> ProcessingStatus:
+        return processing_status(self.hook.client, self.kind, self.job_id)
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        poll = sync_to_async(self._poll, thread_sensitive=False)
+        while True:
+            try:
+                status = await poll()
+            except SpApiError as error:
+                yield TriggerEvent({"event": "error", "kind": self.kind, "job_id": self.job_id, "message": str(error)})
+                return
+            if status.finished:
+                yield TriggerEvent(
+                    {
+                        "event": "finished",
+                        "kind": self.kind,
+                        "job_id": self.job_id,
+                        "status": status.status,
+                        "document_id": status.document_id,
+                    }
+                )
+                return
+            if self.deadline is not None and time.time() + self.poll_interval > self.deadline:
+                yield TriggerEvent({"event": "timeout", "kind": self.kind, "job_id": self.job_id, "status": status.status})
+                return
+            self.log.info("%s %s is %s; next poll in %ss", self.kind.title(), self.job_id, status.status, self.poll_interval)
+            await asyncio.sleep(self.poll_interval)
+
+
+def status_from_event(event: dict[str, Any]) -> ProcessingStatus:
+    """The trigger's event as a :class:`ProcessingStatus` again; an ``error`` or ``timeout`` event raises instead."""
+    kind, job_id = event.get("kind"), str(event.get("job_id"))
+    if event.get("event") == "error":
+        raise SpApiServerError(f"Waiting for {kind} {job_id} failed: {event.get('message')}")
+    if event.get("event") == "timeout":
+        raise SpApiServerError(f"The {kind} {job_id} was still {event.get('status')} when the wait timed out; raise the timeout.")
+    return ProcessingStatus(kind=event["kind"], job_id=job_id, status=str(event["status"]), document_id=event.get("document_id"))
