@@ -51,10 +51,11 @@ class Operation:
     data_elements: tuple[str, ...]
     grantless_scope: str | None
 
-    @property
-    def key(self) -> str:
-        """A name that is unique across APIs (operation ids repeat: Orders and Vendor both have getOrders)."""
-        return f"{self.api}.{self.name}"
+    key: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            object.__setattr__(self, "key", f"{self.api}.{self.name}")
 
 
 def _load(name: str) -> Any:
@@ -89,6 +90,15 @@ def sandbox_usage_plan() -> tuple[float, float]:
 
 @cache
 def operations() -> tuple[Operation, ...]:
+    """Every operation, each with a unique ``key``: ``api.operationId``, plus the method where a model reuses an id.
+
+    Operation ids repeat across APIs (Orders and Vendor both have getOrders) and, rarely, within one
+    (shippingV2's linkCarrierAccount is both PUT and POST, with different usage plans).
+    """
+    rows = _load("operations.json")
+    seen: dict[tuple[str, str], int] = {}
+    for row in rows:
+        seen[(row["api"], row["operation"])] = seen.get((row["api"], row["operation"]), 0) + 1
     return tuple(
         Operation(
             api=row["api"],
@@ -100,8 +110,9 @@ def operations() -> tuple[Operation, ...]:
             restricted=row["restricted"],
             data_elements=tuple(row["data_elements"]),
             grantless_scope=row["grantless_scope"],
+            key=f"{row['api']}.{row['operation']}" + (f".{row['method']}" if seen[(row["api"], row["operation"])] > 1 else ""),
         )
-        for row in _load("operations.json")
+        for row in rows
     )
 
 

@@ -16,7 +16,7 @@ import logging
 import platform
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timezone
 from typing import Any, Literal
 
@@ -156,8 +156,7 @@ class ClientStats:
 
     def as_dict(self) -> dict[str, float]:
         with self._lock:
-            values = asdict(self)
-        values.pop("_lock", None)
+            values = {item.name: getattr(self, item.name) for item in fields(self) if item.name != "_lock"}
         values["throttle_wait_seconds"] = round(values["throttle_wait_seconds"], 3)
         return values
 

@@ -27,7 +27,7 @@ import requests
 
 from airflow_provider_spapi.core.retry import RETRY_STATUSES, LoggerLike, Retryable, parse_retry_after, run_with_retries
 from airflow_provider_spapi.core.settings import RetrySettings
-from airflow_provider_spapi.errors import SpApiClientError
+from airflow_provider_spapi.errors import SpApiClientError, SpApiServerError
 
 CHUNK_SIZE = 1 << 20
 # The most bytes one decompression step may produce, so a highly compressed chunk cannot balloon memory.
@@ -98,10 +98,16 @@ def _inflate(chunks: Iterator[bytes], compression: str | None) -> Iterator[bytes
     for chunk in chunks:
         data = chunk
         while data:
-            out = inflater.decompress(data, MAX_INFLATE_STEP)
+            if inflater.eof:
+                # A GZIP file may hold several members one after another (RFC 1952): start on the next one.
+                inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            try:
+                out = inflater.decompress(data, MAX_INFLATE_STEP)
+            except zlib.error as exc:
+                raise SpApiServerError(f"The document is not valid GZIP ({exc}).", operation="document download") from None
             if out:
                 yield out
-            data = inflater.unconsumed_tail
+            data = inflater.unused_data if inflater.eof else inflater.unconsumed_tail
     tail = inflater.flush()
     if tail:
         yield tail

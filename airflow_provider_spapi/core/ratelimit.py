@@ -13,6 +13,7 @@ The emulator enforces Amazon's side with the same :class:`TokenBucket`.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -84,7 +85,8 @@ class TokenBucket:
         """Change the refill rate (and size); tokens already in the bucket stay, capped at the new size."""
         with self._lock:
             self._refill()
-            self._rate = min(max(float(rate), MIN_RATE), MAX_RATE)
+            if not math.isnan(rate):  # NaN would stop the bucket from ever waiting again
+                self._rate = min(max(float(rate), MIN_RATE), MAX_RATE)
             if burst is not None:
                 self._burst = max(float(burst), 1.0)
             self._tokens = min(self._tokens, self._burst)
@@ -146,7 +148,7 @@ class RateLimiter:
             rate = float(header)
         except ValueError:
             return
-        if rate <= 0:
+        if not math.isfinite(rate) or rate <= 0:
             return
         plan = self._plan(principal, operation, rate, None)
         if plan.ceiling != rate or not plan.from_header:
@@ -154,15 +156,14 @@ class RateLimiter:
             plan.bucket.set_plan(rate)
 
     def record_success(self, principal: str, operation: str) -> None:
-        """Additive increase: after a success, climb back towards the ceiling (or probe up when there is none)."""
+        """Additive increase: each success climbs a tenth of the plan back towards the ceiling (or probes up without one)."""
         plan = self._plans.get((principal, operation))
         if plan is None:
             return
-        bucket = plan.bucket
         target = plan.ceiling if plan.ceiling is not None else MAX_RATE
-        if bucket.rate < target:
-            # Regain the ceiling over about ten successful calls' worth of the current rate.
-            bucket.set_plan(min(target, bucket.rate + max(target if plan.ceiling else bucket.rate, MIN_RATE) / 10))
+        if plan.bucket.rate < target:
+            step = (plan.ceiling if plan.ceiling is not None else UNKNOWN_PLAN_RATE) / 10
+            plan.bucket.set_plan(min(target, plan.bucket.rate + step))
 
     def record_throttled(self, principal: str, operation: str) -> float:
         """Multiplicative decrease on a 429: halve the rate and empty the bucket. Returns the new rate."""
@@ -172,6 +173,11 @@ class RateLimiter:
         plan.bucket.set_plan(plan.bucket.rate / 2)
         plan.bucket.drain()
         return plan.bucket.rate
+
+    def clear(self) -> None:
+        """Forget every bucket (tests; a process that changed credentials wholesale)."""
+        with self._lock:
+            self._plans.clear()
 
     def current_rate(self, principal: str, operation: str) -> float | None:
         plan = self._plans.get((principal, operation))

@@ -113,7 +113,7 @@ def parse_datetime(value: Any, field_name: str) -> datetime | None:
         parsed = datetime(value.year, value.month, value.day)
     elif isinstance(value, str):
         try:
-            parsed = pendulum.parse(value.strip(), strict=True)
+            parsed = pendulum.parse(value.strip(), strict=True, exact=True)
         except (ValueError, TypeError, pendulum.parsing.exceptions.ParserError):
             parsed = None
         if isinstance(parsed, pendulum.Date) and not isinstance(parsed, datetime):

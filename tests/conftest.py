@@ -1,0 +1,88 @@
+"""Shared fixtures: a private Airflow home on SQLite, the bundled emulator on 127.0.0.1, and connections to it.
+
+Airflow reads its configuration when first imported, so the environment is set here, at import
+time, before any test module imports Airflow. ``airflow db migrate`` runs once per session, and
+only when a test asks for the ``airflow_db`` fixture.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+_home = Path(os.environ.get("SPAPI_TEST_AIRFLOW_HOME") or tempfile.mkdtemp(prefix="spapi-airflow-home-"))
+os.environ["AIRFLOW_HOME"] = str(_home)
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "example_dags")
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_home / 'airflow.db'}"
+os.environ["AIRFLOW__CORE__EXECUTOR"] = "LocalExecutor"
+os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
+
+from airflow_provider_spapi.core.ratelimit import shared_rate_limiter  # noqa: E402
+from airflow_provider_spapi.core.tokens import shared_token_cache  # noqa: E402
+from airflow_provider_spapi.emulator import Emulator, seed  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    """One emulator for the session, on a free port of 127.0.0.1."""
+    with Emulator(host="127.0.0.1", port=0) as running:
+        yield running
+
+
+@pytest.fixture
+def emu(emulator: Emulator) -> Iterator[Emulator]:
+    """The session's emulator, reset (counters, faults, issued tokens) and with this process's caches cleared."""
+    emulator.reset()
+    shared_token_cache.clear()
+    shared_rate_limiter.clear()
+    yield emulator
+    emulator.reset()
+
+
+def connection_uri_json(emulator: Emulator, **extra: Any) -> str:
+    """An ``spapi`` connection to the emulator, as the JSON Airflow accepts in ``AIRFLOW_CONN_<ID>``."""
+    fields: dict[str, Any] = {
+        "refresh_token": seed.REFRESH_TOKEN,
+        "endpoint": emulator.url,
+        "lwa_endpoint": emulator.lwa_url,
+        "marketplace_ids": [seed.MARKETPLACE_ID_US],
+    }
+    login = extra.pop("login", seed.CLIENT_ID)
+    password = extra.pop("password", seed.CLIENT_SECRET)
+    fields.update(extra)
+    fields = {key: value for key, value in fields.items() if value is not None}
+    return json.dumps({"conn_type": "spapi", "login": login, "password": password, "extra": fields})
+
+
+@pytest.fixture
+def spapi_conn(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Define ``spapi_default`` (and any other id) as environment-variable connections to the emulator."""
+
+    def define(conn_id: str = "spapi_default", **extra: Any) -> str:
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", connection_uri_json(emu, **extra))
+        return conn_id
+
+    define()
+    return define
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """A migrated SQLite metadata database in the session's Airflow home."""
+    marker = _home / ".migrated"
+    if not marker.exists():
+        subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True, env=os.environ.copy())
+        marker.touch()
+    return _home
