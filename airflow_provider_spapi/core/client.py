@@ -36,7 +36,9 @@ log = logging.getLogger(__name__)
 USER_AGENT = f"airflow-provider-spapi/{__version__} (Language=Python/{platform.python_version()}; Platform={platform.system()})"
 RDT_PATH = "/tokens/2021-03-01/restrictedDataToken"
 RDT_MAX_RESOURCES = 50
-EXPIRED_TOKEN_HINT = "expired"
+# Amazon's 403 details for a token it no longer accepts: "The access token you provided has expired." or
+# "... is revoked, malformed or invalid." Either way one fresh mint may fix it (and a revoked grant then says so).
+STALE_TOKEN_HINT = "access token you provided"
 
 
 @dataclass(frozen=True)
@@ -388,10 +390,10 @@ class SpApiClient:
                 raise Retryable(f"HTTP {status}", status=status, retry_after=retry_after)
             # Amazon sends the header on 2xx, 400 and 404 only; its absence means nothing.
             self.rate_limiter.observe_limit_header(principal, name, response.headers.get("x-amzn-RateLimit-Limit"))
-            if status == 403 and not reminted and EXPIRED_TOKEN_HINT in response.text.lower():
+            if status == 403 and not reminted and STALE_TOKEN_HINT in response.text.lower():
                 reminted = True
                 forget(token)
-                raise Retryable("the access token expired; minting a new one", status=403, retry_after=0.0)
+                raise Retryable("the access token expired or was refused; minting a new one", status=403, retry_after=0.0)
             if status >= 400:
                 raise _error_from_response(response, name)
             self.rate_limiter.record_success(principal, name)

@@ -1,0 +1,237 @@
+"""Which code answers a request, and the steps every SP-API call goes through.
+
+* ``/_emulator/...``: admin endpoints (no auth; the emulator's own).
+* ``POST /auth/o2/token``: Login with Amazon.
+* ``/_documents/<id>``: pre-signed document URLs (GET downloads, PUT feed uploads; no token).
+* anything else: SP-API. The path must be an operation of the catalog (else 404 ``NotFound``),
+  then: faults → ``x-amz-access-token`` → authorisation (grantless scopes, RDT coverage) → the
+  usage-plan bucket (429 ``QuotaExceeded``) → the operation's handler, or Amazon's static sandbox
+  case for an operation without one. ``x-amzn-RateLimit-Limit`` goes on 2xx, 400 and 404 answers
+  of calls that passed the bucket, unless ``rate_limit_header`` is ``never``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from airflow_provider_spapi.core.catalog import find_operation
+from airflow_provider_spapi.emulator.auth import authenticate, authorize
+from airflow_provider_spapi.emulator.call import Call, path_params
+from airflow_provider_spapi.emulator.documents import DOCUMENT_PATH, accept_upload, document_response, expired_url
+from airflow_provider_spapi.emulator.faults import Fault, Firing, Target
+from airflow_provider_spapi.emulator.lwa import token_endpoint
+from airflow_provider_spapi.emulator.responses import ApiError, Request, Response, lwa_error, new_request_id, s3_error, sp_api_error
+from airflow_provider_spapi.emulator.sandbox import sandbox_response
+from airflow_provider_spapi.emulator.state import EmulatorState
+from airflow_provider_spapi.emulator.throttle import format_rate
+
+ADMIN_PREFIX = "/_emulator/"
+LWA_PATH = "/auth/o2/token"
+RATE_HEADER = "x-amzn-RateLimit-Limit"
+
+
+def dispatch(state: EmulatorState, request: Request) -> Response:
+    if request.path.startswith(ADMIN_PREFIX):
+        return admin(state, request)
+    if request.path == LWA_PATH:
+        return lwa(state, request)
+    if request.path.startswith(DOCUMENT_PATH):
+        return document(state, request)
+    return sp_api(state, request)
+
+
+# Faults ----------------------------------------------------------------------------------------
+
+
+def _fire(
+    state: EmulatorState, target: Target, request: Request, names: tuple[str, ...] = (), kinds: frozenset[str] | None = None
+) -> Fault | None:
+    """Consult the faults, count and sleep what fired, and return the fault that takes over the answer, if any."""
+    firing: Firing = state.faults.check(target, request.path, names, kinds)
+    for kind in firing.fired:
+        state.counters.add("faults", kind)
+    if firing.delay:
+        time.sleep(firing.delay)
+    return firing.fault
+
+
+def _retry_after(fault: Fault, response: Response) -> Response:
+    if fault.retry_after is not None:
+        response.headers["Retry-After"] = f"{fault.retry_after:g}"
+    return response
+
+
+# LWA -------------------------------------------------------------------------------------------
+
+_LWA_FAULT_ERRORS = {
+    400: "invalid_request",
+    401: "invalid_client",
+    429: "temporarily_unavailable",
+    500: "server_error",
+    503: "temporarily_unavailable",
+}
+
+
+def lwa(state: EmulatorState, request: Request) -> Response:
+    fault = _fire(state, "lwa", request)
+    if fault is not None:
+        if fault.kind == "reset":
+            return Response(0, reset=True)
+        error = _LWA_FAULT_ERRORS.get(fault.status, "server_error" if fault.status >= 500 else "invalid_request")
+        return _retry_after(fault, lwa_error(fault.status, error, "The emulator injected this error (fault)."))
+    if request.method != "POST":
+        return lwa_error(405, "invalid_request", "The token endpoint accepts POST only.")
+    return token_endpoint(request, state.credentials, state.tokens, state.options.expires_in, state.counters)
+
+
+# Documents -------------------------------------------------------------------------------------
+
+_S3_FAULT_ERRORS = {
+    500: ("InternalError", "We encountered an internal error. Please try again."),
+    503: ("SlowDown", "Please reduce your request rate."),
+}
+
+
+def document(state: EmulatorState, request: Request) -> Response:
+    document_id = request.path[len(DOCUMENT_PATH) :]
+    if request.method in ("GET", "HEAD"):
+        kinds = None
+    elif request.method == "PUT":
+        kinds = frozenset({"status", "reset", "expired_url"})
+    else:
+        return s3_error(405, "MethodNotAllowed", "The specified method is not allowed against this resource.")
+    fault = _fire(state, "document", request, (), kinds)
+    if fault is not None and fault.kind == "reset":
+        return Response(0, reset=True)
+    if fault is not None and fault.kind == "status":
+        code, message = _S3_FAULT_ERRORS.get(
+            fault.status, ("InternalError" if fault.status >= 500 else "InvalidRequest", "Injected fault.")
+        )
+        return _retry_after(fault, s3_error(fault.status, code, message))
+    if fault is not None and fault.kind == "expired_url":
+        return expired_url(request.param("X-Amz-Expires") or "300")
+    refusal = state.documents.check_url(request, document_id)
+    if refusal is not None:
+        return refusal
+    stored = state.documents.get(document_id)
+    if request.method == "PUT":
+        if stored is None:
+            return s3_error(404, "NoSuchKey", "The specified key does not exist.")
+        state.counters.add("document_uploads")
+        return accept_upload(stored, request)
+    if stored is None or stored.content is None:
+        return s3_error(404, "NoSuchKey", "The specified key does not exist.")
+    state.counters.add("document_downloads")
+    encoding = request.param("response-content-encoding") == "gzip"
+    return document_response(stored, content_encoding=encoding, truncate=fault is not None and fault.kind == "truncate")
+
+
+# SP-API ----------------------------------------------------------------------------------------
+
+
+def sp_api(state: EmulatorState, request: Request) -> Response:
+    headers = {"x-amzn-RequestId": new_request_id()}
+    operation = find_operation(request.method, request.path)
+    if operation is None:
+        error = ApiError(404, "NotFound", "Resource not found.", f"No SP-API operation answers {request.method} {request.path}.")
+        return sp_api_error(error, headers)
+    state.counters.add("requests", operation.key)
+    options = state.options
+    fault = _fire(state, "spapi", request, (operation.name, operation.key))
+    if fault is not None:
+        if fault.kind == "reset":
+            return Response(0, reset=True)
+        response = _retry_after(fault, sp_api_error(ApiError(fault.status), headers))
+        if fault.include_rate_header:
+            response.headers[RATE_HEADER] = format_rate(state.throttler.plan(operation)[0])
+        return response
+    rate: float | None = None
+    try:
+        grant = authenticate(state.tokens, request.header("x-amz-access-token"), time.time())
+        elements = authorize(grant, operation, request.method, request.path)
+        decision = state.throttler.acquire(grant.principal, operation)
+        if not decision.allowed:
+            state.counters.add("throttled", operation.key)
+            raise ApiError(429, "QuotaExceeded", "You exceeded your quota for the requested resource.")
+        rate = decision.rate
+        call = Call(request, operation, grant, path_params(operation.path, request.path), elements)
+        handler = state.handlers.get(operation.key)
+        response = handler(call) if handler is not None else sandbox_response(operation, call)
+    except ApiError as error:
+        response = sp_api_error(error)
+    response.headers.update(headers)
+    if rate is not None and options.rate_limit_header == "always" and (200 <= response.status < 300 or response.status in (400, 404)):
+        response.headers[RATE_HEADER] = format_rate(rate)
+    return response
+
+
+# Admin -----------------------------------------------------------------------------------------
+
+
+def _admin_json(request: Request) -> dict[str, Any]:
+    try:
+        data = json.loads(request.body or b"{}")
+    except ValueError:
+        raise ValueError("the body must be a JSON object") from None
+    if not isinstance(data, dict):
+        raise ValueError("the body must be a JSON object")
+    return data
+
+
+def _admin_routes(state: EmulatorState) -> dict[tuple[str, str], Callable[[dict[str, Any]], Any]]:
+    """(method, name under /_emulator/) -> a function of the JSON body returning the JSON answer."""
+
+    def reset(_: dict[str, Any]) -> dict[str, Any]:
+        state.reset()
+        return {"reset": True}
+
+    def revoke(body: dict[str, Any]) -> dict[str, Any]:
+        state.revoke(str(body.get("refresh_token") or ""))
+        return {"revoked": True}
+
+    def register(body: dict[str, Any]) -> dict[str, Any]:
+        return state.register(
+            str(body.get("client_id") or ""),
+            str(body.get("client_secret") or ""),
+            body.get("refresh_token"),
+            body.get("selling_partner_id"),
+        )
+
+    def secret_expired(body: dict[str, Any]) -> dict[str, Any]:
+        state.expire_secret(str(body.get("client_id") or ""))
+        return {"secret_expired": True}
+
+    def authorization_code(body: dict[str, Any]) -> dict[str, Any]:
+        return state.new_authorization_code(body.get("client_id"), body.get("selling_partner_id"), body.get("redirect_uri"))
+
+    return {
+        ("GET", "health"): lambda _: {"status": "ok"},
+        ("GET", "counters"): lambda _: state.counters.snapshot(),
+        ("GET", "config"): lambda _: state.options.to_json(),
+        ("POST", "config"): state.configure,
+        ("POST", "reset"): reset,
+        ("POST", "revoke"): revoke,
+        ("POST", "expire-tokens"): lambda _: {"expired": state.expire_tokens()},
+        ("POST", "register"): register,
+        ("POST", "secret-expired"): secret_expired,
+        ("GET", "notifications"): lambda _: {"notifications": state.notifications()},
+        ("POST", "authorization-code"): authorization_code,
+    }
+
+
+def admin(state: EmulatorState, request: Request) -> Response:
+    name = request.path[len(ADMIN_PREFIX) :].strip("/")
+    routes = _admin_routes(state)
+    route = routes.get((request.method, name))
+    if route is None:
+        known = any(key[1] == name for key in routes)
+        return Response.json(405 if known else 404, {"error": f"no admin endpoint {request.method} /_emulator/{name}"})
+    try:
+        return Response.json(200, route(_admin_json(request) if request.method == "POST" else {}))
+    except KeyError as error:
+        return Response.json(404, {"error": str(error.args[0]) if error.args else "not found"})
+    except ValueError as error:
+        return Response.json(400, {"error": str(error)})
