@@ -826,7 +826,9 @@ def test_run_with_retries_gives_up_with_a_server_error(fake_sleep: list[float]) 
 
 
 def test_run_with_retries_throttled_to_the_end(fake_sleep: list[float]) -> None:
-    attempt = Script(Retryable("HTTP 503", status=503), Retryable("throttled", status=429), Retryable("throttled", status=429))
+    attempt = Script(
+        Retryable("HTTP 503", status=503), Retryable("throttled", status=429, paced=True), Retryable("throttled", status=429, paced=True)
+    )
     with pytest.raises(SpApiThrottledError) as caught:
         run_with_retries(attempt, RetrySettings(max_attempts=3), operation="ordersV0.getOrders", logger=QUIET)
     assert attempt.calls == 3
@@ -836,10 +838,19 @@ def test_run_with_retries_throttled_to_the_end(fake_sleep: list[float]) -> None:
     assert fake_sleep[1] == 0.0  # after a 429 the rate limiter does the waiting, not a backoff
 
 
-def test_run_with_retries_429_adds_no_backoff(fake_sleep: list[float]) -> None:
-    attempt = Script(Retryable("throttled", status=429), Retryable("throttled", status=429))
+def test_run_with_retries_a_paced_429_adds_no_backoff(fake_sleep: list[float]) -> None:
+    attempt = Script(Retryable("throttled", status=429, paced=True), Retryable("throttled", status=429, paced=True))
     assert run_with_retries(attempt, RetrySettings(max_attempts=5), operation="op", logger=QUIET) == "ok"
     assert fake_sleep == [0.0, 0.0]
+
+
+def test_run_with_retries_an_unpaced_429_backs_off(fake_sleep: list[float]) -> None:
+    # LWA's 429 has no rate limiter behind it: the retry must wait.
+    attempt = Script(Retryable("LWA answered HTTP 429", status=429), Retryable("LWA answered HTTP 429", status=429))
+    assert run_with_retries(attempt, RetrySettings(max_attempts=5), operation="LWA", logger=QUIET) == "ok"
+    assert len(fake_sleep) == 2
+    assert all(0.0 <= wait <= 30.0 for wait in fake_sleep)
+    assert fake_sleep != [0.0, 0.0]
 
 
 def test_run_with_retries_non_retryable_propagates_at_once(fake_sleep: list[float]) -> None:

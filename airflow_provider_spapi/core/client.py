@@ -385,7 +385,9 @@ class SpApiClient:
             if status == 429:
                 new_rate = self.rate_limiter.record_throttled(principal, name)
                 self.stats.add(throttled=1)
-                raise Retryable(f"throttled (429 QuotaExceeded), rate lowered to {new_rate:.4g}/s", status=429, retry_after=retry_after)
+                raise Retryable(
+                    f"throttled (429 QuotaExceeded), rate lowered to {new_rate:.4g}/s", status=429, retry_after=retry_after, paced=True
+                )
             if status in RETRY_STATUSES:
                 raise Retryable(f"HTTP {status}", status=status, retry_after=retry_after)
             # Amazon sends the header on 2xx, 400 and 404 only; its absence means nothing.

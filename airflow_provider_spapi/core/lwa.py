@@ -147,7 +147,7 @@ class LwaClient:
                 timeout=(self.retry.connect_timeout, self.retry.read_timeout),
             )
         except (requests.ConnectionError, requests.Timeout) as exc:
-            raise Retryable(f"LWA unreachable ({type(exc).__name__})", cause=exc) from None
+            raise Retryable(f"LWA unreachable ({type(exc).__name__})") from None
         if response.status_code in RETRY_STATUSES:
             raise Retryable(
                 f"LWA answered HTTP {response.status_code}",

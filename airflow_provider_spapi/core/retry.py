@@ -2,10 +2,11 @@
 
 A call is retried on 429, 500, 502, 503, 504, connection errors and read timeouts, never on other
 4xx. The policy is bounded twice (attempts and total seconds, both settable on the connection) and
-waits with exponential backoff and full jitter, or as long as ``Retry-After`` asks. A 429 adds no
-backoff of its own: the caller's rate limiter has just halved its rate and emptied its bucket, so
-the next attempt already waits for the next token. The retry loop itself is tenacity's, which
-Airflow already depends on.
+waits with exponential backoff and full jitter, or as long as ``Retry-After`` asks. A 429 from
+SP-API adds no backoff of its own: the client's rate limiter has just halved its rate and emptied
+its bucket, so the next attempt already waits for the next token (``paced``). Calls without a
+limiter (LWA, document URLs) back off. The retry loop itself is tenacity's, which Airflow already
+depends on.
 """
 
 from __future__ import annotations
@@ -39,14 +40,18 @@ class LoggerLike(Protocol):
 
 
 class Retryable(Exception):
-    """Raised inside an attempt to ask for another one. ``reason`` is safe to log (no token, no body)."""
+    """Raised inside an attempt to ask for another one. ``reason`` is safe to log (no token, no body).
 
-    def __init__(self, reason: str, *, status: int | None = None, retry_after: float | None = None, cause: Exception | None = None) -> None:
+    ``paced`` says the next attempt already waits for its turn (the caller's rate limiter has just
+    emptied its bucket), so no backoff is added; everything else backs off.
+    """
+
+    def __init__(self, reason: str, *, status: int | None = None, retry_after: float | None = None, paced: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.status = status
         self.retry_after = retry_after
-        self.cause = cause
+        self.paced = paced
 
     @property
     def throttled(self) -> bool:
@@ -73,7 +78,7 @@ def _wait(state: tenacity.RetryCallState) -> float:
     if isinstance(error, Retryable):
         if error.retry_after is not None:
             return min(error.retry_after, BACKOFF_MAX * 4)
-        if error.throttled:
+        if error.paced:
             return 0.0
     return float(_backoff(state))
 
