@@ -14,6 +14,9 @@ from airflow_provider_spapi.emulator import Emulator, seed
 from airflow_provider_spapi.errors import SpApiAuthError, SpApiConfigError, SpApiError
 from airflow_provider_spapi.hooks.spapi import SpApiHook
 
+# Integration tests: real Airflow connections and hooks; they run again in the Airflow 2.11 CI job.
+pytestmark = pytest.mark.airflow
+
 ORDER_ADDRESS = "/orders/v0/orders/{order_id}/address"
 
 

@@ -14,6 +14,9 @@ from airflow_provider_spapi.emulator import Emulator, seed
 from airflow_provider_spapi.errors import SpApiClientError, SpApiServerError, SpApiThrottledError
 from airflow_provider_spapi.hooks.spapi import SpApiHook
 
+# Integration tests: real Airflow connections and hooks; they run again in the Airflow 2.11 CI job.
+pytestmark = pytest.mark.airflow
+
 ORDERS = "/orders/v0/orders"
 # A fast plan for getOrders, so that waits after an injected 429 stay short; the header teaches it to the client.
 FAST_PLAN = {"getOrders": [20, 20], "getMarketplaceParticipations": [20, 20]}
