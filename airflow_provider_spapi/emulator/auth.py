@@ -92,6 +92,11 @@ class TokenStore:
         with self._lock:
             return self._grants.get(token)
 
+    def issued(self) -> list[str]:
+        """Every token value issued and not yet forgotten: leak tests search logs and XCom for them."""
+        with self._lock:
+            return list(self._grants)
+
     def expire_all(self) -> int:
         with self._lock:
             for grant in self._grants.values():
