@@ -126,12 +126,13 @@ def test_retry_after_is_honoured_and_each_retry_is_logged_without_tokens(
     fast.configure(faults=[{"kind": "status", "status": 503, "operation": "getMarketplaceParticipations", "retry_after": 1}])
     hook.request("GET", "/sellers/v1/marketplaceParticipations")
 
-    # Airflow 3 routes the hook's logger through structlog to stdout; Airflow 2 through logging.
-    logged = capsys.readouterr().out + caplog.text
-    retry_lines = [line for line in logged.splitlines() if "retry 1 of" in line]
-    assert len(retry_lines) == 1
-    assert "SP-API sellers.getMarketplaceParticipations: HTTP 503; retry 1 of 7 in 1.00s" in retry_lines[0]
-    assert hook.get_access_token() not in logged
+    # Airflow 3 routes the hook's logger through structlog to stdout; Airflow 2 through logging (and its console).
+    console = capsys.readouterr().out
+    expected = "SP-API sellers.getMarketplaceParticipations: HTTP 503; retry 1 of 7 in 1.00s"
+    per_sink = [[line for line in sink.splitlines() if "retry" in line] for sink in (console, caplog.text)]
+    assert max(len(lines) for lines in per_sink) == 1  # one line per retry, wherever the log goes
+    assert any(expected in line for lines in per_sink for line in lines)
+    assert hook.get_access_token() not in console + caplog.text
 
 
 def test_the_rate_limit_header_sets_the_clients_plan(fast: Emulator) -> None:
@@ -150,10 +151,11 @@ def test_without_the_header_the_client_keeps_amazons_published_plan(emu: Emulato
 
 def test_the_client_waits_for_the_bucket_instead_of_failing(emu: Emulator, spapi_conn: Any) -> None:
     # The header reveals the rate only; the burst stays the published one (15), as on Amazon.
-    emu.configure(usage_plans={"getMarketplaceParticipations": [10, 15]}, rate_limit_header="always")
+    emu.configure(usage_plans={"getMarketplaceParticipations": [5, 15]}, rate_limit_header="always")
     hook = SpApiHook()
     for _ in range(25):
         hook.request("GET", "/sellers/v1/marketplaceParticipations")
     assert emu.counters()["throttled"] == {}
     assert emu.counters()["requests"]["sellers.getMarketplaceParticipations"] == 25
-    assert hook.stats["throttle_waits"] >= 9
+    # After the burst of 15, the other 10 calls wait about 0.2 s each for a token (fewer if calls are slow).
+    assert hook.stats["throttle_waits"] >= 5

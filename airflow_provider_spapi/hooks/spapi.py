@@ -167,7 +167,10 @@ class SpApiHook(BaseHook):
         from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
         from flask_babel import lazy_gettext
         from wtforms import BooleanField, IntegerField, PasswordField, StringField
-        from wtforms.validators import AnyOf, NumberRange, Optional
+
+        # ``any_of``, not ``AnyOf`` (the same class): Airflow 3.0/3.1 render this form with mocked WTForms and
+        # turn only ``wtforms.validators.any_of`` into a dropdown's enum.
+        from wtforms.validators import NumberRange, Optional, any_of
 
         widgets: dict[str, Any] = {}
         for field in CONNECTION_FIELDS:
@@ -185,7 +188,7 @@ class SpApiHook(BaseHook):
                     validators=[Optional(), NumberRange(min=field.minimum)],
                 )
             else:
-                validators = [Optional(), AnyOf(list(field.enum))] if field.enum else [Optional()]
+                validators = [Optional(), any_of(list(field.enum))] if field.enum else [Optional()]
                 widgets[field.name] = StringField(
                     label, widget=BS3TextFieldWidget(), default=field.default, description=help_text, validators=validators
                 )
