@@ -20,12 +20,39 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_spapi.core.settings import parse_datetime
+from airflow_provider_spapi.core.client import SpApiClient
+from airflow_provider_spapi.core.settings import parse_datetime, parse_settings
 from airflow_provider_spapi.errors import SpApiConfigError, SpApiError
+
+
+@dataclass(frozen=True)
+class StoredConnection:
+    """The fields of a connection this command reads, and whether the metadata database holds it."""
+
+    login: str | None
+    password: str | None = field(repr=False)
+    extra: dict[str, Any] = field(repr=False)
+    in_database: bool
+
+
+def read_connection(conn_id: str) -> StoredConnection:
+    """The connection from the metadata database (read directly: a CLI is no task), else from env vars or a secrets backend."""
+    from airflow.models import Connection
+    from airflow.utils.session import create_session
+
+    from airflow_provider_spapi._compat import BaseHook
+
+    with create_session() as session:
+        stored = session.query(Connection).filter(Connection.conn_id == conn_id).one_or_none()
+        if stored is not None:
+            return StoredConnection(stored.login, stored.password, dict(stored.extra_dejson or {}), in_database=True)
+    found = BaseHook.get_connection(conn_id)
+    return StoredConnection(found.login, found.password, dict(found.extra_dejson or {}), in_database=False)
 
 
 def update_connection(
@@ -35,16 +62,13 @@ def update_connection(
     from airflow.models import Connection
     from airflow.utils.session import create_session
 
-    from airflow_provider_spapi.hooks.spapi import SpApiHook
-
     if json_file is not None:
-        current = SpApiHook.get_connection(conn_id)
-        merged = {**(current.extra_dejson or {}), **(extra or {})}
+        current = read_connection(conn_id)
         document = {
             "conn_type": "spapi",
             "login": current.login,
             "password": password if password is not None else current.password,
-            "extra": merged,
+            "extra": {**current.extra, **(extra or {})},
         }
         json_file.touch(mode=0o600, exist_ok=True)
         os.chmod(json_file, 0o600)
@@ -66,25 +90,23 @@ def update_connection(
     return f"updated connection '{conn_id}' in the metadata database"
 
 
-def reauthorize(conn_id: str, code: str, redirect_uri: str | None, json_file: Path | None) -> str:
-    from airflow_provider_spapi.hooks.spapi import SpApiHook
-
-    refresh_token = SpApiHook(conn_id).exchange_authorization_code(code, redirect_uri)
+def reauthorize(conn_id: str, code: str, redirect_uri: str, json_file: Path | None) -> str:
+    current = read_connection(conn_id)
+    client = SpApiClient(parse_settings(current.login, current.password, current.extra))
+    refresh_token = client.exchange_authorization_code(code, redirect_uri)
     today = datetime.now(timezone.utc).date().isoformat()
     where = update_connection(conn_id, extra={"refresh_token": refresh_token, "refresh_token_issued_at": today}, json_file=json_file)
     return f"Stored the seller's new refresh token: {where}. refresh_token_issued_at is now {today}; the 365-day clock restarts."
 
 
 def store_secret(conn_id: str, notification: dict[str, Any], json_file: Path | None) -> str:
-    from airflow_provider_spapi.hooks.spapi import SpApiHook
-
     payload = notification.get("payload", notification).get("applicationOAuthClientNewSecret")
     if not isinstance(payload, dict) or not payload.get("newClientSecret"):
         raise SpApiConfigError(
             "The notification has no payload.applicationOAuthClientNewSecret.newClientSecret; "
             "pass the APPLICATION_OAUTH_CLIENT_NEW_SECRET JSON."
         )
-    login = SpApiHook.get_connection(conn_id).login
+    login = read_connection(conn_id).login
     if payload.get("clientId") and payload["clientId"] != login:
         raise SpApiConfigError(
             f"The notification is for another client id than connection '{conn_id}' (its login); pick the matching connection."
@@ -102,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     reauth = commands.add_parser("reauthorize", help="exchange an spapi_oauth_code for a new refresh token and store it")
     reauth.add_argument("--conn-id", default="spapi_default")
     reauth.add_argument("--code", required=True, help="the spapi_oauth_code Amazon appended to your redirect URI")
-    reauth.add_argument("--redirect-uri", help="the redirect URI of the authorisation, when your app uses one")
+    reauth.add_argument("--redirect-uri", required=True, help="the redirect URI the authorisation used (LWA checks it matches)")
     reauth.add_argument("--json-file", type=Path, help="write the updated connection here instead of the database")
     secret = commands.add_parser("store-secret", help="store the client secret of an APPLICATION_OAUTH_CLIENT_NEW_SECRET notification")
     secret.add_argument("--conn-id", default="spapi_default")

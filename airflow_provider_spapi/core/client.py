@@ -285,7 +285,7 @@ class SpApiClient:
         """A Restricted Data Token for one resource (specific or generic path), cached until shortly before it expires."""
         return self._restricted_data_token(method, path, data_elements or (), target_application).value
 
-    def exchange_authorization_code(self, code: str, redirect_uri: str | None = None) -> str:
+    def exchange_authorization_code(self, code: str, redirect_uri: str) -> str:
         """Trade a website-workflow ``spapi_oauth_code`` for the seller's new refresh token."""
         result: LwaResult = self.lwa.authorization_code(self.settings.client_id, self.settings.client_secret, code, redirect_uri)
         self._minted(result.token)

@@ -148,6 +148,9 @@ def _stream_once(session: requests.Session, ref: DocumentRef, destination: Writa
                     raise TruncatedDownload(f"received {received} of {expected} bytes")
     except TruncatedDownload as exc:
         raise Retryable(f"document download truncated ({exc})") from None
+    except requests.exceptions.ChunkedEncodingError:
+        # urllib3 raises this (not a ConnectionError) when the body ends before its Content-Length.
+        raise Retryable("document download truncated (the connection closed before Content-Length)") from None
     except (requests.ConnectionError, requests.Timeout) as exc:
         raise Retryable(f"document download interrupted ({type(exc).__name__})") from None
     return DownloadResult(path=str(destination), bytes_written=written, bytes_received=received)

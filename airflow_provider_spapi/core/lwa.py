@@ -121,13 +121,19 @@ class LwaClient:
         form = {"grant_type": "client_credentials", "scope": scope, "client_id": client_id, "client_secret": client_secret}
         return self._post(form, "client_credentials").token
 
-    def authorization_code(self, client_id: str, client_secret: str, code: str, redirect_uri: str | None = None) -> LwaResult:
+    def authorization_code(self, client_id: str, client_secret: str, code: str, redirect_uri: str) -> LwaResult:
         """Exchange the website workflow's ``spapi_oauth_code`` (valid 5 minutes) for a refresh token."""
         if not code:
             raise SpApiConfigError("Argument 'code' is empty. Pass the spapi_oauth_code Amazon appended to your redirect URI.")
-        form = {"grant_type": "authorization_code", "code": code, "client_id": client_id, "client_secret": client_secret}
-        if redirect_uri:
-            form["redirect_uri"] = redirect_uri
+        if not redirect_uri:
+            raise SpApiConfigError("Argument 'redirect_uri' is empty. Pass the redirect URI the authorisation used; LWA checks it.")
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "client_id": client_id,
+            "client_secret": client_secret,
+        }
         result = self._post(form, "authorization_code")
         if not result.refresh_token or not result.refresh_token.startswith(REFRESH_TOKEN_PREFIX):
             raise SpApiAuthError("LWA returned no refresh token for the authorisation code.", operation="LWA token")

@@ -56,13 +56,15 @@ class SpApiHook(BaseHook):
         for secret in (connection.password, extra.get("refresh_token"), extra.get("extra__spapi__refresh_token")):
             if isinstance(secret, str) and secret:
                 mask_secret(secret)
-        settings = parse_settings(connection.login, connection.password, connection.extra)
-        self._warn_expiry_once(settings)
-        return settings
+        return parse_settings(connection.login, connection.password, connection.extra)
 
     @cached_property
     def client(self) -> SpApiClient:
-        """The Airflow-free client doing the work; every token it mints is masked in logs at once."""
+        """The Airflow-free client doing the work; every token it mints is masked in logs at once.
+
+        Creating it is the hook's first use of the connection: due expiry warnings are logged then, once per process.
+        """
+        self._warn_expiry_once(self.settings)
         return SpApiClient(self.settings, logger=self.log, on_token=mask_secret)
 
     def get_conn(self) -> SpApiClient:
@@ -80,7 +82,7 @@ class SpApiHook(BaseHook):
         """A Restricted Data Token for one resource; ``path`` may be generic (``/orders/v0/orders/{orderId}/address``)."""
         return self.client.restricted_data_token(method, path, data_elements, target_application)
 
-    def exchange_authorization_code(self, code: str, redirect_uri: str | None = None) -> str:
+    def exchange_authorization_code(self, code: str, redirect_uri: str) -> str:
         """The new refresh token for a website-workflow ``spapi_oauth_code`` (see ``python -m airflow_provider_spapi.credentials``)."""
         return self.client.exchange_authorization_code(code, redirect_uri)
 

@@ -67,9 +67,10 @@ class SpApiCredentialsCheckOperator(BaseOperator):
         for warning in warnings:
             self.log.warning("Connection %s: %s", self.spapi_conn_id, warning)
         if due:
-            notify_context: Any = {**context, "spapi_credential_warnings": warnings}
+            # Added to the task's own context (a copy would read every deprecated key on Airflow 2).
+            context["spapi_credential_warnings"] = warnings  # type: ignore[typeddict-unknown-key]
             for notifier in self.notifiers:
-                notifier(notify_context)
+                notifier(context)
         else:
             self.log.info("Connection %s: no credential expires within %d days.", self.spapi_conn_id, settings.expiry_warning_days)
         expired = [status for status in due if status.expired]

@@ -1,0 +1,252 @@
+"""Every example DAG parses, runs green with ``dag.test()`` against the emulator, and keeps PII out of XCom."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider_spapi._compat import AIRFLOW_V_3
+from airflow_provider_spapi.core.ratelimit import shared_rate_limiter
+from airflow_provider_spapi.core.tokens import shared_token_cache
+from airflow_provider_spapi.emulator import Emulator, seed
+from airflow_provider_spapi.emulator.documents import report_content
+
+pytestmark = pytest.mark.airflow
+
+REPO = Path(__file__).resolve().parent.parent
+DAGS_FOLDER = REPO / "example_dags"
+DAG_IDS = sorted(path.stem for path in DAGS_FOLDER.glob("example_spapi_*.py"))
+SELLER_CONN_IDS = ["spapi_seller_1", "spapi_seller_2", "spapi_seller_3"]
+
+
+def connection_json(emulator: Emulator, refresh_token: str, marketplace_ids: list[str], **extra: Any) -> str:
+    fields = {
+        "refresh_token": refresh_token,
+        "endpoint": emulator.url,
+        "lwa_endpoint": emulator.lwa_url,
+        "marketplace_ids": marketplace_ids,
+    }
+    return json.dumps({"conn_type": "spapi", "login": seed.CLIENT_ID, "password": seed.CLIENT_SECRET, "extra": {**fields, **extra}})
+
+
+def load_dagbag() -> Any:
+    if AIRFLOW_V_3:
+        from airflow.dag_processing.dagbag import DagBag
+
+        return DagBag(str(DAGS_FOLDER))
+    from airflow.models import DagBag
+
+    return DagBag(str(DAGS_FOLDER), include_examples=False)
+
+
+def task_states(dag_run: Any) -> dict[str, str]:
+    return {
+        f"{ti.task_id}[{ti.map_index}]" if ti.map_index >= 0 else ti.task_id: str(ti.state).rsplit(".", 1)[-1].lower()
+        for ti in dag_run.get_task_instances()
+    }
+
+
+def decode(value: Any) -> Any:
+    if isinstance(value, bytes):
+        value = value.decode("utf-8")
+    return json.loads(value) if isinstance(value, str) else value
+
+
+class Runs:
+    """The example DAGs' runs, their output folder and the metadata DB, shared by this module's tests."""
+
+    def __init__(self, home: Path, output: Path, emulator: Emulator) -> None:
+        self.home, self.output, self.emulator = home, output, emulator
+        self.dag_runs: dict[str, Any] = {}
+        self.dagbag: Any = None
+        self.counters: dict[str, Any] = {}
+
+    def xcom_rows(self) -> list[tuple[str, str, int, str, Any]]:
+        """Every XCom (any key) of this module's runs: (dag_id, task_id, map_index, key, value)."""
+        with sqlite3.connect(self.home / "airflow.db") as db:
+            rows = db.execute("SELECT dag_id, run_id, task_id, map_index, key, value FROM xcom").fetchall()
+        return [
+            (dag_id, task_id, map_index, key, value)
+            for dag_id, run_id, task_id, map_index, key, value in rows
+            if dag_id in self.dag_runs and run_id == self.dag_runs[dag_id].run_id
+        ]
+
+    def xcom(self, dag_id: str, task_id: str, map_index: int = -1) -> Any:
+        """The task's return value."""
+        for row_dag, row_task, row_index, key, value in self.xcom_rows():
+            if (row_dag, row_task, row_index, key) == (dag_id, task_id, map_index, "return_value"):
+                return decode(value)
+        raise AssertionError(f"no XCom for {dag_id}.{task_id}[{map_index}]")
+
+
+@pytest.fixture(scope="module")
+def runs(airflow_db: Path, emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
+    """Run every example DAG once with the environment the DAGs read (as tools/demo.py sets it)."""
+    output = tmp_path_factory.mktemp("example-output")
+    emulator.reset()
+    shared_token_cache.clear()
+    shared_rate_limiter.clear()
+    issued = (datetime.now(timezone.utc) - timedelta(days=340)).date().isoformat()
+    result = Runs(airflow_db, output, emulator)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SPAPI_EXAMPLE_OUTPUT", str(output))
+        env.setenv("SPAPI_EXAMPLE_POLL_INTERVAL", "0.2")
+        env.setenv("SPAPI_EXAMPLE_PAGE_SIZE", "10")
+        env.setenv("SPAPI_EXAMPLE_SELLER_ID", seed.SELLING_PARTNER_ID)
+        env.delenv("AIRFLOW_VAR_SPAPI_SELLER_CONN_IDS", raising=False)
+        env.setenv(
+            "AIRFLOW_CONN_SPAPI_DEFAULT",
+            connection_json(emulator, seed.REFRESH_TOKEN, [seed.MARKETPLACE_ID_US], refresh_token_issued_at=issued),
+        )
+        for conn_id, seller in zip(SELLER_CONN_IDS, seed.SELLERS, strict=True):
+            env.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", connection_json(emulator, seller.refresh_token, list(seller.marketplace_ids)))
+        result.dagbag = load_dagbag()  # parsed now: the DAG files read SPAPI_EXAMPLE_* at import
+        for dag_id in DAG_IDS:
+            dag = result.dagbag.dags[dag_id]
+            for task in dag.tasks:
+                task.retries = 0  # a failure fails now, instead of dag.test() waiting out the retry_delay
+            result.dag_runs[dag_id] = dag.test()
+        result.counters = emulator.counters()
+    yield result
+    emulator.reset()
+
+
+def test_every_example_dag_loads_without_import_errors() -> None:
+    dagbag = load_dagbag()
+
+    assert dagbag.import_errors == {}
+    assert sorted(dagbag.dags) == DAG_IDS
+    assert len(DAG_IDS) == 7
+    for dag_id, dag in dagbag.dags.items():
+        assert {"spapi", "example"} <= set(dag.tags), dag_id
+        assert dag.catchup is False, dag_id
+        assert dag.start_date is not None, dag_id
+        assert (dag.doc_md or "").strip(), f"{dag_id} has no documentation"
+
+
+@pytest.mark.parametrize("dag_id", DAG_IDS)
+def test_example_dag_runs_green(runs: Runs, dag_id: str) -> None:
+    dag_run = runs.dag_runs[dag_id]
+
+    states = task_states(dag_run)
+    assert states, f"{dag_id} ran no task"
+    assert set(states.values()) == {"success"}, states
+    assert str(dag_run.state).rsplit(".", 1)[-1].lower() == "success"
+
+
+def test_incremental_orders_cover_the_data_interval(runs: Runs) -> None:
+    result = runs.xcom("example_spapi_orders_incremental", "search_orders")
+    dag_run = runs.dag_runs["example_spapi_orders_incremental"]
+    start, end = dag_run.data_interval_start, dag_run.data_interval_end
+
+    assert end - start == timedelta(days=1)  # CronDataIntervalTimetable: a real interval on every version
+    pages = [json.loads(line) for line in Path(result["path"]).read_text().splitlines()]
+    orders = [order for page in pages for order in page["orders"]]
+    expected = [
+        o
+        for o in runs.emulator.state.book.orders(seed.SELLING_PARTNER_ID)
+        if start <= o.purchase_date <= end and o.marketplace_id == seed.MARKETPLACE_ID_US
+    ]
+    assert [order["orderId"] for order in orders] == [o.order_id for o in expected]
+    assert result == {"path": result["path"], "pages": len(pages), "records": len(expected)}
+    assert len(pages) == len(expected) // 10 + 1  # SPAPI_EXAMPLE_PAGE_SIZE=10
+    assert Path(result["path"]).is_relative_to(runs.output)
+
+
+def test_v0_orders_and_addresses_are_in_files_and_xcom_has_counts(runs: Runs) -> None:
+    orders = runs.xcom("example_spapi_orders_v0_with_addresses", "get_orders")
+    addresses = runs.xcom("example_spapi_orders_v0_with_addresses", "get_addresses")
+
+    assert set(orders) == {"path", "pages", "records"}
+    assert set(addresses) == {"path", "orders", "addresses"}
+    assert orders["records"] == addresses["orders"] == addresses["addresses"] > 0
+    lines = Path(addresses["path"]).read_text().splitlines()
+    assert len(lines) == addresses["addresses"]
+    assert all("AddressLine1" in json.loads(line)["ShippingAddress"] for line in lines)
+    # One RDT for getOrders with its data elements, one for the generic getOrderAddress path.
+    assert runs.counters["rdt"] == 2
+
+
+def test_nightly_report_is_the_emulators_document(runs: Runs) -> None:
+    result = runs.xcom("example_spapi_nightly_report", "all_orders_report")
+
+    content = Path(result["path"]).read_bytes()
+    expected = b"".join(report_content("GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL", result["report_id"], 20_000))
+    assert content == expected
+    assert result["bytes"] == len(content)
+    assert result["status"] == "DONE"
+
+
+def test_feed_upload_keeps_the_processing_report(runs: Runs) -> None:
+    result = runs.xcom("example_spapi_feed_upload", "upload_feed")
+
+    assert result["summary"] == {"errors": 0, "warnings": 0, "messagesProcessed": 3, "messagesAccepted": 3, "messagesInvalid": 0}
+    assert json.loads(Path(result["path"]).read_text())["header"]["feedId"] == result["feed_id"]
+
+
+def test_notifications_call_is_grantless(runs: Runs) -> None:
+    assert runs.xcom("example_spapi_notifications_grantless", "get_destinations") == {"payload": []}
+    assert runs.xcom("example_spapi_notifications_grantless", "count_destinations") == 0
+    assert runs.counters["lwa_by_scope"].get("sellingpartnerapi::notifications") == 1
+
+
+def test_multi_seller_fans_out_one_task_per_seller_connection(runs: Runs) -> None:
+    dag_run = runs.dag_runs["example_spapi_multi_seller"]
+    counts = runs.xcom("example_spapi_multi_seller", "summarise")
+
+    assert sorted(key for key in task_states(dag_run) if key.startswith("search_orders[")) == [f"search_orders[{i}]" for i in range(3)]
+    assert list(counts) == SELLER_CONN_IDS
+    for index, conn_id in enumerate(SELLER_CONN_IDS):
+        result = runs.xcom("example_spapi_multi_seller", "search_orders", index)
+        assert Path(result["path"]).name == f"{conn_id}.jsonl"
+        lines = Path(result["path"]).read_text().splitlines()
+        assert sum(len(json.loads(line)["orders"]) for line in lines) == result["records"] == counts[conn_id]
+    seller_ids = {page_order["salesChannel"]["marketplaceId"] for page_order in _orders_of(runs, "spapi_seller_3")}
+    assert seller_ids <= set(seed.SELLERS[2].marketplace_ids)  # seller 3's own (EU) orders
+
+
+def _orders_of(runs: Runs, conn_id: str) -> list[dict[str, Any]]:
+    index = SELLER_CONN_IDS.index(conn_id)
+    path = Path(runs.xcom("example_spapi_multi_seller", "search_orders", index)["path"])
+    return [order for line in path.read_text().splitlines() for order in json.loads(line)["orders"]]
+
+
+def test_credentials_check_warns_25_days_ahead(runs: Runs) -> None:
+    result = runs.xcom("example_spapi_credentials_check", "check_spapi_default")
+
+    assert result["refresh_token_days_left"] == 25
+    assert len(result["warnings"]) == 1
+    assert "25 days" in result["warnings"][0]
+    assert "re-authorise" in result["warnings"][0]
+
+
+def test_no_pii_in_xcom_or_rendered_fields(runs: Runs) -> None:
+    rows = runs.xcom_rows()
+
+    assert {dag_id for dag_id, *_ in rows} == set(DAG_IDS)  # every example DAG pushed something
+    leaks = [(dag_id, task_id, key) for dag_id, task_id, _, key, value in rows if "PII" in str(decode(value))]
+    assert leaks == []
+    with sqlite3.connect(runs.home / "airflow.db") as db:
+        rendered = db.execute("SELECT dag_id, task_id, rendered_fields FROM rendered_task_instance_fields").fetchall()
+    assert [(dag_id, task_id) for dag_id, task_id, fields in rendered if dag_id in DAG_IDS and "PII" in str(fields)] == []
+
+
+def test_restricted_outputs_on_disk_do_hold_pii(runs: Runs) -> None:
+    """The PII scan above is not vacuous: the data it would find is real, and it is on disk where it belongs."""
+    orders = Path(runs.xcom("example_spapi_orders_v0_with_addresses", "get_orders")["path"])
+    addresses = Path(runs.xcom("example_spapi_orders_v0_with_addresses", "get_addresses")["path"])
+
+    assert "PII" in orders.read_text()
+    assert all("PII" in line for line in addresses.read_text().splitlines())
+    # ... and the outputs of non-restricted operations hold none.
+    for path in runs.output.rglob("*"):
+        if path.is_file() and "orders_v0" not in path.parts:
+            assert "PII" not in path.read_text(errors="replace"), path
+    # No partial files were left behind by the atomic writes.
+    assert [path for path in runs.output.rglob("*.partial")] == []
