@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,13 @@ DAG_IDS = sorted(path.stem for path in DAGS_FOLDER.glob("example_spapi_*.py"))
 SELLER_CONN_IDS = ["spapi_seller_1", "spapi_seller_2", "spapi_seller_3"]
 
 
+# Sentinel credentials: the DAGs run with these (registered with the emulator for the seeded sellers), so the
+# security scan below can search every log, the console and the XCom table for them.
+SENTINEL_CLIENT_ID = "amzn1.application-oa2-client.sentinel0001"
+SENTINEL_SECRET = "amzn1.oa2-cs.v1.SENTINEL-SECRET-5b7d1e9f3a"
+SENTINEL_REFRESH_TOKENS = [f"Atzr|SENTINEL-REFRESH-{index}-c8e2a6f0d4" for index in range(len(seed.SELLERS))]
+
+
 def connection_json(emulator: Emulator, refresh_token: str, marketplace_ids: list[str], **extra: Any) -> str:
     fields = {
         "refresh_token": refresh_token,
@@ -32,7 +42,7 @@ def connection_json(emulator: Emulator, refresh_token: str, marketplace_ids: lis
         "lwa_endpoint": emulator.lwa_url,
         "marketplace_ids": marketplace_ids,
     }
-    return json.dumps({"conn_type": "spapi", "login": seed.CLIENT_ID, "password": seed.CLIENT_SECRET, "extra": {**fields, **extra}})
+    return json.dumps({"conn_type": "spapi", "login": SENTINEL_CLIENT_ID, "password": SENTINEL_SECRET, "extra": {**fields, **extra}})
 
 
 def load_dagbag() -> Any:
@@ -66,6 +76,8 @@ class Runs:
         self.dag_runs: dict[str, Any] = {}
         self.dagbag: Any = None
         self.counters: dict[str, Any] = {}
+        self.console = ""  # everything the runs printed or logged in this process
+        self.issued_tokens: list[str] = []  # every access token and RDT the emulator issued during the runs
 
     def xcom_rows(self) -> list[tuple[str, str, int, str, Any]]:
         """Every XCom (any key) of this module's runs: (dag_id, task_id, map_index, key, value)."""
@@ -100,21 +112,41 @@ def runs(airflow_db: Path, emulator: Emulator, tmp_path_factory: pytest.TempPath
         env.setenv("SPAPI_EXAMPLE_PAGE_SIZE", "10")
         env.setenv("SPAPI_EXAMPLE_SELLER_ID", seed.SELLING_PARTNER_ID)
         env.delenv("AIRFLOW_VAR_SPAPI_SELLER_CONN_IDS", raising=False)
+        for refresh_token, seller in zip(SENTINEL_REFRESH_TOKENS, seed.SELLERS, strict=True):
+            emulator.register(SENTINEL_CLIENT_ID, SENTINEL_SECRET, refresh_token, seller.selling_partner_id)
         env.setenv(
             "AIRFLOW_CONN_SPAPI_DEFAULT",
-            connection_json(emulator, seed.REFRESH_TOKEN, [seed.MARKETPLACE_ID_US], refresh_token_issued_at=issued),
+            connection_json(emulator, SENTINEL_REFRESH_TOKENS[0], [seed.MARKETPLACE_ID_US], refresh_token_issued_at=issued),
         )
-        for conn_id, seller in zip(SELLER_CONN_IDS, seed.SELLERS, strict=True):
-            env.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", connection_json(emulator, seller.refresh_token, list(seller.marketplace_ids)))
+        for conn_id, refresh_token, seller in zip(SELLER_CONN_IDS, SENTINEL_REFRESH_TOKENS, seed.SELLERS, strict=True):
+            env.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", connection_json(emulator, refresh_token, list(seller.marketplace_ids)))
         result.dagbag = load_dagbag()  # parsed now: the DAG files read SPAPI_EXAMPLE_* at import
-        for dag_id in DAG_IDS:
-            dag = result.dagbag.dags[dag_id]
-            for task in dag.tasks:
-                task.retries = 0  # a failure fails now, instead of dag.test() waiting out the retry_delay
-            result.dag_runs[dag_id] = dag.test()
+        with capture_console() as console:
+            for dag_id in DAG_IDS:
+                dag = result.dagbag.dags[dag_id]
+                for task in dag.tasks:
+                    task.retries = 0  # a failure fails now, instead of dag.test() waiting out the retry_delay
+                result.dag_runs[dag_id] = dag.test()
+        result.console = console.getvalue()
         result.counters = emulator.counters()
+        result.issued_tokens = emulator.state.tokens.issued()
     yield result
     emulator.reset()
+
+
+@contextmanager
+def capture_console() -> Iterator[io.StringIO]:
+    """What the DAG runs print (Airflow 3's structlog task logs go to stdout) and log through ``logging`` (Airflow 2)."""
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        with redirect_stdout(buffer), redirect_stderr(buffer):
+            yield buffer
+    finally:
+        root.removeHandler(handler)
 
 
 def test_every_example_dag_loads_without_import_errors() -> None:
@@ -250,3 +282,25 @@ def test_restricted_outputs_on_disk_do_hold_pii(runs: Runs) -> None:
             assert "PII" not in path.read_text(errors="replace"), path
     # No partial files were left behind by the atomic writes.
     assert [path for path in runs.output.rglob("*.partial")] == []
+
+
+def test_no_secret_or_minted_token_in_logs_console_or_xcom(runs: Runs) -> None:
+    """Security scan: the sentinel credentials and every token minted during the runs appear nowhere they could leak."""
+    secrets = [SENTINEL_SECRET, *SENTINEL_REFRESH_TOKENS, *runs.issued_tokens]
+    assert len(runs.issued_tokens) >= 5  # LWA tokens, grantless tokens and RDTs were minted and are searched for
+    assert any(token.startswith("Atz.sprdt|") for token in runs.issued_tokens)
+    assert "SP-API usage:" in runs.console  # the capture saw the tasks' logs, so an empty scan is not vacuous
+
+    logs = runs.home / "logs"
+    log_files = [path for path in logs.rglob("*") if path.is_file()] if logs.exists() else []
+    with sqlite3.connect(runs.home / "airflow.db") as db:
+        tables = {
+            "xcom": " ".join(str(value) for (value,) in db.execute("SELECT value FROM xcom")),
+            "rendered_task_instance_fields": " ".join(
+                str(row) for row in db.execute("SELECT rendered_fields FROM rendered_task_instance_fields")
+            ),
+        }
+    places = {"console": runs.console, **tables, **{str(path): path.read_text(errors="replace") for path in log_files}}
+
+    leaks = [(place, secret[:12] + "…") for place, text in places.items() for secret in secrets if secret in text]
+    assert leaks == []
