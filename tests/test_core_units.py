@@ -39,7 +39,7 @@ from airflow_provider_spapi.core.client import (
 )
 from airflow_provider_spapi.core.documents import MAX_INFLATE_STEP, TruncatedDownload, _inflate, atomic_write
 from airflow_provider_spapi.core.expiry import credential_expiries, due_warnings
-from airflow_provider_spapi.core.ratelimit import MAX_RATE, MIN_RATE, UNKNOWN_PLAN_RATE, RateLimiter, TokenBucket
+from airflow_provider_spapi.core.ratelimit import CLIENT_LAG, MAX_RATE, MIN_RATE, UNKNOWN_PLAN_RATE, RateLimiter, TokenBucket
 from airflow_provider_spapi.core.retry import Retryable, parse_retry_after, run_with_retries
 from airflow_provider_spapi.core.settings import RetrySettings, SpApiSettings, parse_settings
 from airflow_provider_spapi.core.tokens import Token, TokenCache, fingerprint, new_token, refresh_margin
@@ -664,20 +664,22 @@ def make_limiter() -> tuple[RateLimiter, FakeClock]:
 def test_rate_limiter_waits_according_to_the_plan() -> None:
     limiter, clock = make_limiter()
     waits = [limiter.acquire("seller", "ordersV0.getOrder", 0.5, 3.0) for _ in range(5)]
-    assert waits[:3] == [0.0, 0.0, 0.0]
-    assert waits[3:] == pytest.approx([2.0, 2.0])
-    assert clock.sleeps == pytest.approx([2.0, 2.0])
-    assert clock.now == pytest.approx(1004.0)
+    # The client's bucket runs CLIENT_LAG behind Amazon's: the last token of the burst comes that much later.
+    assert waits[:2] == [0.0, 0.0]
+    assert waits[2:] == pytest.approx([CLIENT_LAG, 2.0, 2.0])
+    assert clock.sleeps == pytest.approx([CLIENT_LAG, 2.0, 2.0])
+    assert clock.now == pytest.approx(1004.0 + CLIENT_LAG)
     assert limiter.current_rate("seller", "ordersV0.getOrder") == 0.5
 
 
 def test_rate_limit_header_raises_the_rate() -> None:
     limiter, _ = make_limiter()
-    for _ in range(20):
+    for _ in range(19):
         assert limiter.acquire("seller", "ordersV0.getOrders", 0.0167, 20.0) == 0.0
+    assert limiter.acquire("seller", "ordersV0.getOrders", 0.0167, 20.0) == pytest.approx(CLIENT_LAG)
     limiter.observe_limit_header("seller", "ordersV0.getOrders", "5")
     assert limiter.current_rate("seller", "ordersV0.getOrders") == 5.0
-    assert limiter.acquire("seller", "ordersV0.getOrders", 0.0167, 20.0) == pytest.approx(0.2)
+    assert limiter.acquire("seller", "ordersV0.getOrders", 0.0167, 20.0) == pytest.approx(0.2, abs=1e-3)
 
 
 @pytest.mark.parametrize("header", [None, "", "abc", "0", "-1", "1/s"])
@@ -695,14 +697,18 @@ def test_nan_rate_limit_header_is_ignored() -> None:
     assert limiter.current_rate("seller", "ordersV0.getOrders") == 0.0167
 
 
-def test_throttled_halves_and_drains_then_success_climbs_back() -> None:
+def test_a_lone_429_drains_a_known_plan_a_second_halves_it_then_success_climbs_back() -> None:
     limiter, clock = make_limiter()
     assert limiter.acquire("seller", "reports.getReport", 2.0, 15.0) == 0.0
+    # A lone 429 on a known plan: the mirror ran ahead of Amazon's bucket; empty it, keep the rate.
+    assert limiter.record_throttled("seller", "reports.getReport") == 2.0
+    assert limiter.acquire("seller", "reports.getReport", 2.0, 15.0) == pytest.approx(0.5)
+    # A second 429 within one bucket's worth of time (15 / 2 = 7.5 s): someone shares the bucket; halve.
     assert limiter.record_throttled("seller", "reports.getReport") == 1.0
     assert limiter.current_rate("seller", "reports.getReport") == 1.0
     # The bucket was drained: the next call waits a full refill at the halved rate.
     assert limiter.acquire("seller", "reports.getReport", 2.0, 15.0) == pytest.approx(1.0)
-    assert clock.sleeps == pytest.approx([1.0])
+    assert clock.sleeps == pytest.approx([0.5, 1.0])
     rates: list[float] = []
     for _ in range(8):
         limiter.record_success("seller", "reports.getReport")
@@ -717,6 +723,8 @@ def test_header_ceiling_survives_throttling() -> None:
     limiter, _ = make_limiter()
     limiter.acquire("seller", "op", 0.5, 10.0)
     limiter.observe_limit_header("seller", "op", "5")
+    limiter.record_throttled("seller", "op")
+    assert limiter.current_rate("seller", "op") == 5.0  # a lone 429 keeps a known plan's rate
     limiter.record_throttled("seller", "op")
     limiter.observe_limit_header("seller", "op", "5")  # the same hint again does not undo the decrease
     assert limiter.current_rate("seller", "op") == 2.5
@@ -738,11 +746,12 @@ def test_unknown_plan_starts_at_the_default_and_probes_upward() -> None:
 
 def test_principals_do_not_share_buckets() -> None:
     limiter, clock = make_limiter()
-    for _ in range(3):
+    for _ in range(2):
         limiter.acquire("seller-a", "ordersV0.getOrder", 0.5, 3.0)
     assert limiter.acquire("seller-b", "ordersV0.getOrder", 0.5, 3.0) == 0.0
     assert limiter.acquire("seller-a", "ordersV0.getOrderItems", 0.5, 3.0) == 0.0
     assert clock.sleeps == []
+    limiter.record_throttled("seller-a", "ordersV0.getOrder")
     limiter.record_throttled("seller-a", "ordersV0.getOrder")
     assert limiter.current_rate("seller-a", "ordersV0.getOrder") == 0.25
     assert limiter.current_rate("seller-b", "ordersV0.getOrder") == 0.5
@@ -1262,3 +1271,11 @@ def test_core_imports_without_airflow() -> None:
         f"airflow_provider_spapi.core.{name}" for name in ("catalog", "client", "expiry", "ratelimit", "retry", "settings", "tokens")
     }
     assert expected <= imported
+
+
+def test_token_bucket_lag_holds_back_the_last_token_of_a_burst_but_never_the_first() -> None:
+    clock = FakeClock()
+    lagging = TokenBucket(rate=2.0, burst=3.0, clock=clock, lag=0.05)
+    assert [lagging.reserve() for _ in range(3)] == pytest.approx([0.0, 0.0, 0.05])
+    fast = TokenBucket(rate=10_000.0, burst=15.0, clock=clock, lag=0.05)  # 0.05 s is worth 500 tokens here
+    assert fast.reserve() == 0.0

@@ -27,6 +27,7 @@ from airflow_provider_spapi.core import catalog
 from airflow_provider_spapi.core.lwa import LwaClient, LwaResult
 from airflow_provider_spapi.core.ratelimit import RateLimiter, shared_rate_limiter
 from airflow_provider_spapi.core.retry import RETRY_STATUSES, LoggerLike, Retryable, parse_retry_after, run_with_retries
+from airflow_provider_spapi.core.session import SpApiSession
 from airflow_provider_spapi.core.settings import SpApiSettings
 from airflow_provider_spapi.core.tokens import Token, TokenCache, fingerprint, new_token, shared_token_cache
 from airflow_provider_spapi.errors import SpApiAuthError, SpApiClientError, SpApiConfigError, SpApiError, SpApiServerError
@@ -200,7 +201,7 @@ class SpApiClient:
         on_token: Callable[[str], None] | None = None,
     ) -> None:
         self.settings = settings
-        self.session = session or requests.Session()
+        self.session = session or SpApiSession()
         self.session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
         self.token_cache = token_cache
         self.rate_limiter = rate_limiter

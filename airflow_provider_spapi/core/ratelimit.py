@@ -24,23 +24,36 @@ Clock = Callable[[], float]
 # An operation Amazon publishes no plan for starts here and adapts.
 UNKNOWN_PLAN_RATE = 5.0
 UNKNOWN_PLAN_BURST = 5.0
+# How far (seconds) the client's mirror of a bucket runs behind Amazon's, to absorb network jitter.
+CLIENT_LAG = 0.05
 # Bounds of the adaptive rate, in requests per second.
 MIN_RATE = 0.001
 MAX_RATE = 1000.0
 
 
 class TokenBucket:
-    """A thread-safe token bucket of ``burst`` tokens refilled at ``rate`` tokens per second. Starts full."""
+    """A thread-safe token bucket of ``burst`` tokens refilled at ``rate`` tokens per second. Starts full.
 
-    def __init__(self, rate: float, burst: float, clock: Clock = time.monotonic) -> None:
+    ``lag`` (seconds) keeps the bucket that far behind an identical bucket on the server: it holds at
+    most ``burst - rate * lag`` tokens. A client mirroring Amazon's bucket uses it to absorb network
+    jitter (a request that left on time but arrived early would otherwise find the server's bucket
+    a few milliseconds short of its next token).
+    """
+
+    def __init__(self, rate: float, burst: float, clock: Clock = time.monotonic, lag: float = 0.0) -> None:
         if rate <= 0 or burst <= 0:
             raise ValueError(f"a token bucket needs a positive rate and burst, got rate={rate} burst={burst}")
         self._rate = float(rate)
         self._burst = float(burst)
-        self._tokens = float(burst)
+        self._lag = lag
+        self._tokens = self._capacity()
         self._clock = clock
         self._updated = clock()
         self._lock = threading.Lock()
+
+    def _capacity(self) -> float:
+        # Never below one token: at high rates the lag is worth more tokens than the burst holds.
+        return max(self._burst - self._rate * self._lag, min(1.0, self._burst))
 
     @property
     def rate(self) -> float:
@@ -52,7 +65,7 @@ class TokenBucket:
 
     def _refill(self) -> None:
         now = self._clock()
-        self._tokens = min(self._burst, self._tokens + (now - self._updated) * self._rate)
+        self._tokens = min(self._capacity(), self._tokens + (now - self._updated) * self._rate)
         self._updated = now
 
     def try_acquire(self) -> float:
@@ -89,7 +102,7 @@ class TokenBucket:
                 self._rate = min(max(float(rate), MIN_RATE), MAX_RATE)
             if burst is not None:
                 self._burst = max(float(burst), 1.0)
-            self._tokens = min(self._tokens, self._burst)
+            self._tokens = min(self._tokens, self._capacity())
 
 
 @dataclass
@@ -99,6 +112,7 @@ class _Plan:
     bucket: TokenBucket
     ceiling: float | None  # the plan's rate when Amazon told us (header or model); None when adaptive
     from_header: bool = False
+    last_throttled: float | None = None  # clock time of the last 429
 
 
 class RateLimiter:
@@ -125,6 +139,7 @@ class RateLimiter:
                     rate if rate is not None else UNKNOWN_PLAN_RATE,
                     burst if burst is not None else UNKNOWN_PLAN_BURST,
                     self._clock,
+                    lag=CLIENT_LAG,
                 )
                 plan = self._plans[key] = _Plan(bucket=bucket, ceiling=rate if known else None)
             return plan
@@ -166,13 +181,24 @@ class RateLimiter:
             plan.bucket.set_plan(min(target, plan.bucket.rate + step))
 
     def record_throttled(self, principal: str, operation: str) -> float:
-        """Multiplicative decrease on a 429: halve the rate and empty the bucket. Returns the new rate."""
+        """React to a 429 and return the rate now in force.
+
+        The bucket is emptied: Amazon says it is empty, so the next token comes one refill later. With
+        a known plan, a lone 429 only means the mirror ran a little ahead (jitter), so the rate stays;
+        a second 429 within one bucket's worth of time means someone else (another worker) spends the
+        same bucket, and the rate halves (multiplicative decrease). Without a known plan every 429 halves.
+        """
         plan = self._plans.get((principal, operation))
         if plan is None:
             return 0.0
-        plan.bucket.set_plan(plan.bucket.rate / 2)
-        plan.bucket.drain()
-        return plan.bucket.rate
+        now = self._clock()
+        bucket = plan.bucket
+        recently = plan.last_throttled is not None and now - plan.last_throttled <= bucket.burst / bucket.rate
+        if plan.ceiling is None or recently:
+            bucket.set_plan(bucket.rate / 2)
+        plan.last_throttled = now
+        bucket.drain()
+        return bucket.rate
 
     def clear(self) -> None:
         """Forget every bucket (tests; a process that changed credentials wholesale)."""
