@@ -185,6 +185,17 @@ def test_report_download_is_byte_identical(emu: Emulator, spapi_conn: Any, out: 
     assert result["bytes"] == len(content) == 20_000
 
 
+def test_report_streams_to_an_object_storage_path(emu: Emulator, spapi_conn: Any, out: Path) -> None:
+    """A ``scheme://`` output path goes through Airflow's ObjectStoragePath (fsspec), atomically as a local one does."""
+    from airflow_provider_spapi._compat import ObjectStoragePath
+
+    for output_path in (f"file://{out}/as-url/report.tsv", ObjectStoragePath(f"file://{out}/as-object/report.tsv")):
+        result = report_op(out, output_path=output_path).execute({})
+        written = Path(str(result["path"]).removeprefix("file://"))
+        assert written.read_bytes() == expected_report(LISTINGS, result["report_id"])
+        assert [path.name for path in written.parent.iterdir()] == ["report.tsv"]  # no partial file left
+
+
 def test_truncated_download_beyond_the_retry_budget_fails_and_leaves_no_file(emu: Emulator, spapi_conn: Any, out: Path) -> None:
     spapi_conn(max_attempts=2)
     emu.configure(faults=[{"kind": "truncate", "count": 5}])

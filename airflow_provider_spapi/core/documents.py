@@ -75,8 +75,12 @@ def as_path(destination: str | os.PathLike[str] | WritablePath) -> WritablePath:
 @contextmanager
 def atomic_write(destination: WritablePath) -> Iterator[IO[bytes]]:
     """Write to a hidden sibling, then rename it over ``destination``; on any error remove the sibling."""
-    if isinstance(destination, Path):
+    try:
         destination.parent.mkdir(parents=True, exist_ok=True)
+    except (OSError, NotImplementedError):
+        if isinstance(destination, Path):
+            raise
+        # Object stores have no folders to make; the write below creates the key or says why it cannot.
     partial = destination.with_name(f".{destination.name}.{secrets.token_hex(4)}.partial")
     try:
         with partial.open("wb") as handle:
