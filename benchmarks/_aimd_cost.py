@@ -1,15 +1,15 @@
-"""What one 429 costs our client at a known plan: a deterministic simulation with the real rate limiter.
+"""Does pacing at a known plan cost 429s? A deterministic simulation with the real rate limiter.
 
     .venv/bin/python benchmarks/_aimd_cost.py
 
 Our ``RateLimiter`` (client side) and a ``TokenBucket`` standing for Amazon's (server side) run the
 same plan on one fake clock, with no network latency. The only difference is when the server's
-bucket started: ``lag`` seconds after the client's, as happens when the first request takes a
-little longer to reach the server than a later one (on loopback, a millisecond of jitter; on the
-internet, more). With no lag the two buckets run in lockstep with no margin at all, so even
-floating-point rounding can put the server a hair short of a token. Each 429 halves the client's
-rate and empties its bucket, and the rate climbs back by a tenth of the plan per success: the
-table shows the seconds that costs against the plan's minimum time, also in refill intervals.
+bucket started: with the client's, or ``lag`` seconds after it, as happens when the first request
+takes a little longer to reach the server than a later one (on loopback, a millisecond of jitter;
+on the internet, more). Without a margin the two buckets would run in lockstep and even
+floating-point rounding could put the server a hair short of a token; the client's mirror therefore
+runs ``CLIENT_LAG`` (50 ms) behind. The table shows the 429s and the seconds lost against the
+plan's minimum time, also in refill intervals: with the lag, none, and at most the lag itself.
 """
 
 from __future__ import annotations
