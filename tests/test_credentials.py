@@ -14,6 +14,7 @@ from typing import Any
 
 import pendulum
 import pytest
+from dagrun import run_dag, state_of
 
 from airflow_provider_spapi import credentials as credentials_cli
 from airflow_provider_spapi._compat import AIRFLOW_V_3, BaseNotifier
@@ -46,24 +47,6 @@ def in_days(days: int) -> str:
 
 def today() -> str:
     return datetime.now(timezone.utc).date().isoformat()
-
-
-def run_dag(dag: Any) -> Any:
-    """``dag.test()`` for a DAG defined here (Airflow 3 runs only DAGs serialized in the metadata DB: write it there first)."""
-    if AIRFLOW_V_3:
-        from airflow.dag_processing.bundles.manager import DagBundlesManager
-        from airflow.dag_processing.collection import update_dag_parsing_results_in_db
-        from airflow.serialization.serialized_objects import LazyDeserializedDAG
-        from airflow.utils.session import create_session
-
-        DagBundlesManager().sync_bundles_to_db()
-        with create_session() as session:
-            update_dag_parsing_results_in_db("dags-folder", None, [LazyDeserializedDAG.from_dag(dag)], {}, None, set(), session)
-    return dag.test()
-
-
-def state_of(dag_run: Any, task_id: str) -> str:
-    return str(dag_run.get_task_instance(task_id).state).rsplit(".", 1)[-1].lower()
 
 
 def xcom_of(dag_run: Any, task_id: str) -> Any:
