@@ -259,7 +259,7 @@ class SpApiClient:
         self, method: str, path: str, data_elements: Sequence[str] = (), target_application: str | None = None
     ) -> Token:
         method = method.upper()
-        _check_path(path)
+        check_path(path)
         elements = tuple(sorted(set(data_elements)))
 
         def mint() -> Token:
@@ -310,7 +310,7 @@ class SpApiClient:
     ) -> dict[str, Any]:
         """One SP-API call; returns the decoded JSON body (``{}`` for an empty one)."""
         method = method.upper()
-        _check_path(path)
+        check_path(path)
         operation = catalog.find_operation(method, path)
         auth = authorization_for(
             method, path, operation, data_elements=data_elements, restricted=restricted, grantless_scope=grantless_scope
@@ -434,7 +434,8 @@ class SpApiClient:
             raise Retryable(f"{type(exc).__name__} talking to SP-API") from None
 
 
-def _check_path(path: str) -> None:
+def check_path(path: str) -> None:
+    """Refuse a path without its leading slash before anything is sent (a common slip in templated paths)."""
     if not isinstance(path, str) or not path.startswith("/"):
         raise SpApiConfigError(f"Argument 'path' must start with '/', like /orders/v0/orders (got {path!r}).")
 

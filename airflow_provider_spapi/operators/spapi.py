@@ -9,7 +9,7 @@ from typing import Any
 
 from airflow_provider_spapi._compat import BaseOperator, Context
 from airflow_provider_spapi.core import catalog
-from airflow_provider_spapi.core.client import authorization_for, unwrap
+from airflow_provider_spapi.core.client import authorization_for, check_path, unwrap
 from airflow_provider_spapi.core.documents import atomic_write
 from airflow_provider_spapi.errors import SpApiConfigError
 from airflow_provider_spapi.hooks.spapi import SpApiHook
@@ -105,8 +105,7 @@ class SpApiOperator(BaseOperator):
 
     def _check_arguments(self) -> None:
         """Everything that can be wrong with the (rendered) arguments, raised before any request."""
-        if not isinstance(self.path, str) or not self.path.startswith("/"):
-            raise SpApiConfigError(f"Argument 'path' must start with '/', like /orders/v0/orders (got {self.path!r}).")
+        check_path(self.path)
         if self.query_params is not None and not isinstance(self.query_params, dict):
             raise SpApiConfigError(f"Argument 'query_params' must be a dict, not {type(self.query_params).__name__}.")
         auth = authorization_for(
