@@ -26,7 +26,7 @@ from airflow_provider_spapi import __version__
 from airflow_provider_spapi.core import catalog
 from airflow_provider_spapi.core.lwa import LwaClient, LwaResult
 from airflow_provider_spapi.core.ratelimit import RateLimiter, shared_rate_limiter
-from airflow_provider_spapi.core.retry import RETRY_STATUSES, LoggerLike, Retryable, parse_retry_after, run_with_retries
+from airflow_provider_spapi.core.retry import LoggerLike, Retryable, parse_retry_after, raise_if_retryable, run_with_retries
 from airflow_provider_spapi.core.session import SpApiSession
 from airflow_provider_spapi.core.settings import SpApiSettings
 from airflow_provider_spapi.core.tokens import Token, TokenCache, fingerprint, new_token, shared_token_cache
@@ -382,15 +382,16 @@ class SpApiClient:
                 self.logger.info("SP-API %s: waited %.2fs for the usage plan (rate limit)", name, waited)
             response = self._send(method, url, query, body, token)
             status = response.status_code
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
             if status == 429:
                 new_rate = self.rate_limiter.record_throttled(principal, name)
                 self.stats.add(throttled=1)
                 raise Retryable(
-                    f"throttled (429 QuotaExceeded), rate lowered to {new_rate:.4g}/s", status=429, retry_after=retry_after, paced=True
+                    f"throttled (429 QuotaExceeded), rate now {new_rate:.4g}/s",
+                    status=429,
+                    retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                    paced=True,
                 )
-            if status in RETRY_STATUSES:
-                raise Retryable(f"HTTP {status}", status=status, retry_after=retry_after)
+            raise_if_retryable(response)
             # Amazon sends the header on 2xx, 400 and 404 only; its absence means nothing.
             self.rate_limiter.observe_limit_header(principal, name, response.headers.get("x-amzn-RateLimit-Limit"))
             if status == 403 and not reminted and STALE_TOKEN_HINT in response.text.lower():

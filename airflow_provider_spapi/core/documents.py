@@ -25,7 +25,7 @@ from typing import IO, Any
 
 import requests
 
-from airflow_provider_spapi.core.retry import RETRY_STATUSES, LoggerLike, Retryable, parse_retry_after, run_with_retries
+from airflow_provider_spapi.core.retry import LoggerLike, Retryable, raise_if_retryable, run_with_retries
 from airflow_provider_spapi.core.settings import RetrySettings
 from airflow_provider_spapi.errors import SpApiClientError, SpApiServerError
 
@@ -124,12 +124,7 @@ def _stream_once(session: requests.Session, ref: DocumentRef, destination: Writa
         with session.get(ref.url, stream=True, timeout=(settings.connect_timeout, settings.read_timeout)) as response:
             if response.status_code == 403 and b"expired" in response.content.lower():
                 raise Retryable("the document URL expired; fetching a new one", status=403, retry_after=0.0)
-            if response.status_code in RETRY_STATUSES:
-                raise Retryable(
-                    f"document download answered HTTP {response.status_code}",
-                    status=response.status_code,
-                    retry_after=parse_retry_after(response.headers.get("Retry-After")),
-                )
+            raise_if_retryable(response, "document download answered ")
             if response.status_code != 200:
                 raise SpApiClientError(
                     f"Document {ref.document_id} download failed.", status=response.status_code, operation="document download"
@@ -200,8 +195,7 @@ def upload_document(
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 raise Retryable(f"feed upload interrupted ({type(exc).__name__})") from None
-        if response.status_code in RETRY_STATUSES:
-            raise Retryable(f"feed upload answered HTTP {response.status_code}", status=response.status_code)
+        raise_if_retryable(response, "feed upload answered ")
         if response.status_code >= 300:
             raise SpApiClientError("Feed document upload was refused.", status=response.status_code, operation="feed upload")
         return size

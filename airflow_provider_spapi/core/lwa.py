@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 
-from airflow_provider_spapi.core.retry import RETRY_STATUSES, LoggerLike, Retryable, parse_retry_after, run_with_retries
+from airflow_provider_spapi.core.retry import LoggerLike, Retryable, raise_if_retryable, run_with_retries
 from airflow_provider_spapi.core.settings import ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX, RetrySettings
 from airflow_provider_spapi.core.tokens import Token, new_token
 from airflow_provider_spapi.errors import SpApiAuthError, SpApiClientError, SpApiConfigError, SpApiError, SpApiServerError
@@ -154,12 +154,7 @@ class LwaClient:
             )
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise Retryable(f"LWA unreachable ({type(exc).__name__})") from None
-        if response.status_code in RETRY_STATUSES:
-            raise Retryable(
-                f"LWA answered HTTP {response.status_code}",
-                status=response.status_code,
-                retry_after=parse_retry_after(response.headers.get("Retry-After")),
-            )
+        raise_if_retryable(response, "LWA answered ")
         if response.status_code != 200:
             raise _error(response, grant)
         try:

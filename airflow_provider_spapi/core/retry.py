@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
+import requests
 import tenacity
 
 from airflow_provider_spapi.core.settings import RetrySettings
@@ -71,6 +72,19 @@ def parse_retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, parsed.timestamp() - time.time())
+
+
+def raise_if_retryable(response: requests.Response, answered: str = "") -> None:
+    """Ask for another attempt when the status is one that may pass (429, 500, 502, 503, 504), honouring Retry-After.
+
+    ``answered`` starts the logged reason, e.g. ``"LWA answered "``: the reason reads "LWA answered HTTP 503".
+    """
+    if response.status_code in RETRY_STATUSES:
+        raise Retryable(
+            f"{answered}HTTP {response.status_code}",
+            status=response.status_code,
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        )
 
 
 def _wait(state: tenacity.RetryCallState) -> float:
