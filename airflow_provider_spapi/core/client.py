@@ -214,6 +214,7 @@ class SpApiClient:
         self._application = fingerprint(settings.base_url, settings.client_id, "grantless")
         # Tokens also depend on the secret: a connection only ever gets a token it could mint itself.
         self._credentials = fingerprint(settings.lwa_endpoint, settings.client_id, settings.client_secret, settings.refresh_token)
+        self._seller_token_key = fingerprint(self._credentials, "lwa")  # looked up on every call: hashed once
 
     def __repr__(self) -> str:
         return f"SpApiClient(base_url={self.settings.base_url!r}, client_id={self.settings.client_id!r})"
@@ -230,7 +231,7 @@ class SpApiClient:
         return token
 
     def _access_token_key(self, scope: str | None) -> str:
-        return fingerprint(self._credentials, "scope", scope) if scope else fingerprint(self._credentials, "lwa")
+        return fingerprint(self._credentials, "scope", scope) if scope else self._seller_token_key
 
     def _access_token(self, scope: str | None = None) -> Token:
         if scope is None and not self.settings.refresh_token:
