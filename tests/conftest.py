@@ -7,7 +7,6 @@ only when a test asks for the ``airflow_db`` fixture.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -30,7 +29,7 @@ os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
 
 from airflow_provider_spapi.core.ratelimit import shared_rate_limiter  # noqa: E402
 from airflow_provider_spapi.core.tokens import shared_token_cache  # noqa: E402
-from airflow_provider_spapi.emulator import Emulator, seed  # noqa: E402
+from airflow_provider_spapi.emulator import Emulator  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -50,27 +49,12 @@ def emu(emulator: Emulator) -> Iterator[Emulator]:
     emulator.reset()
 
 
-def connection_uri_json(emulator: Emulator, **extra: Any) -> str:
-    """An ``spapi`` connection to the emulator, as the JSON Airflow accepts in ``AIRFLOW_CONN_<ID>``."""
-    fields: dict[str, Any] = {
-        "refresh_token": seed.REFRESH_TOKEN,
-        "endpoint": emulator.url,
-        "lwa_endpoint": emulator.lwa_url,
-        "marketplace_ids": [seed.MARKETPLACE_ID_US],
-    }
-    login = extra.pop("login", seed.CLIENT_ID)
-    password = extra.pop("password", seed.CLIENT_SECRET)
-    fields.update(extra)
-    fields = {key: value for key, value in fields.items() if value is not None}
-    return json.dumps({"conn_type": "spapi", "login": login, "password": password, "extra": fields})
-
-
 @pytest.fixture
 def spapi_conn(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> Any:
     """Define ``spapi_default`` (and any other id) as environment-variable connections to the emulator."""
 
     def define(conn_id: str = "spapi_default", **extra: Any) -> str:
-        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", connection_uri_json(emu, **extra))
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", emu.connection_json(**extra))
         return conn_id
 
     define()

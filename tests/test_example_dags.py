@@ -35,14 +35,10 @@ SENTINEL_SECRET = "amzn1.oa2-cs.v1.SENTINEL-SECRET-5b7d1e9f3a"
 SENTINEL_REFRESH_TOKENS = [f"Atzr|SENTINEL-REFRESH-{index}-c8e2a6f0d4" for index in range(len(seed.SELLERS))]
 
 
-def connection_json(emulator: Emulator, refresh_token: str, marketplace_ids: list[str], **extra: Any) -> str:
-    fields = {
-        "refresh_token": refresh_token,
-        "endpoint": emulator.url,
-        "lwa_endpoint": emulator.lwa_url,
-        "marketplace_ids": marketplace_ids,
-    }
-    return json.dumps({"conn_type": "spapi", "login": SENTINEL_CLIENT_ID, "password": SENTINEL_SECRET, "extra": {**fields, **extra}})
+def sentinel_connection(emulator: Emulator, refresh_token: str, marketplace_ids: list[str], **extra: Any) -> str:
+    return emulator.connection_json(
+        login=SENTINEL_CLIENT_ID, password=SENTINEL_SECRET, refresh_token=refresh_token, marketplace_ids=marketplace_ids, **extra
+    )
 
 
 def load_dagbag() -> Any:
@@ -116,10 +112,10 @@ def runs(airflow_db: Path, emulator: Emulator, tmp_path_factory: pytest.TempPath
             emulator.register(SENTINEL_CLIENT_ID, SENTINEL_SECRET, refresh_token, seller.selling_partner_id)
         env.setenv(
             "AIRFLOW_CONN_SPAPI_DEFAULT",
-            connection_json(emulator, SENTINEL_REFRESH_TOKENS[0], [seed.MARKETPLACE_ID_US], refresh_token_issued_at=issued),
+            sentinel_connection(emulator, SENTINEL_REFRESH_TOKENS[0], [seed.MARKETPLACE_ID_US], refresh_token_issued_at=issued),
         )
         for conn_id, refresh_token, seller in zip(SELLER_CONN_IDS, SENTINEL_REFRESH_TOKENS, seed.SELLERS, strict=True):
-            env.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", connection_json(emulator, refresh_token, list(seller.marketplace_ids)))
+            env.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", sentinel_connection(emulator, refresh_token, list(seller.marketplace_ids)))
         result.dagbag = load_dagbag()  # parsed now: the DAG files read SPAPI_EXAMPLE_* at import
         with capture_console() as console:
             for dag_id in DAG_IDS:

@@ -64,18 +64,6 @@ def rel(path: str | Path | None) -> str:
         return str(path)
 
 
-def connection(emulator: Emulator, refresh_token: str, marketplace_ids: list[str], **extra: Any) -> str:
-    """An ``spapi`` connection to the emulator in the JSON form of ``AIRFLOW_CONN_<ID>``."""
-    fields = {
-        "refresh_token": refresh_token,
-        "endpoint": emulator.url,
-        "lwa_endpoint": emulator.lwa_url,
-        "marketplace_ids": marketplace_ids,
-        **extra,
-    }
-    return json.dumps({"conn_type": "spapi", "login": seed.CLIENT_ID, "password": seed.CLIENT_SECRET, "extra": fields})
-
-
 def demo_environment(emulator: Emulator) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("AIRFLOW_CONN_", "AIRFLOW_VAR_", "AIRFLOW__"))}
     issued = (datetime.now(timezone.utc) - timedelta(days=AUTHORISED_DAYS_AGO)).date().isoformat()
@@ -92,13 +80,13 @@ def demo_environment(emulator: Emulator) -> dict[str, str]:
             "SPAPI_EXAMPLE_PAGE_SIZE": "10",
             "SPAPI_EXAMPLE_SELLER_ID": seed.SELLING_PARTNER_ID,
             "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-            "AIRFLOW_CONN_SPAPI_DEFAULT": connection(
-                emulator, seed.REFRESH_TOKEN, [seed.MARKETPLACE_ID_US], app_type="public", refresh_token_issued_at=issued
-            ),
+            "AIRFLOW_CONN_SPAPI_DEFAULT": emulator.connection_json(app_type="public", refresh_token_issued_at=issued),
         }
     )
     for conn_id, seller in zip(SELLER_CONN_IDS, seed.SELLERS, strict=True):
-        env[f"AIRFLOW_CONN_{conn_id.upper()}"] = connection(emulator, seller.refresh_token, list(seller.marketplace_ids))
+        env[f"AIRFLOW_CONN_{conn_id.upper()}"] = emulator.connection_json(
+            refresh_token=seller.refresh_token, marketplace_ids=list(seller.marketplace_ids)
+        )
     return env
 
 

@@ -25,10 +25,12 @@ Seeded credentials are in :mod:`.seed`; the knobs are :class:`.config.Options`.
 
 from __future__ import annotations
 
+import json
 import threading
 from types import TracebackType
 from typing import Any
 
+from airflow_provider_spapi.emulator import seed
 from airflow_provider_spapi.emulator.config import Options, build_options
 from airflow_provider_spapi.emulator.server import EmulatorHTTPServer
 from airflow_provider_spapi.emulator.state import EmulatorState
@@ -92,6 +94,29 @@ class Emulator:
     def lwa_url(self) -> str:
         """The LWA token URL (use it as the connection's ``lwa_endpoint``)."""
         return self.url + "/auth/o2/token"
+
+    def connection_json(
+        self,
+        *,
+        login: str = seed.CLIENT_ID,
+        password: str = seed.CLIENT_SECRET,
+        refresh_token: str | None = seed.REFRESH_TOKEN,
+        marketplace_ids: list[str] | None = None,
+        **extra: Any,
+    ) -> str:
+        """An ``spapi`` connection to this emulator in the JSON form of ``AIRFLOW_CONN_<ID>`` (seeded seller 1 by default).
+
+        Extra fields given as None are left out, so ``refresh_token=None`` makes a grantless-only connection.
+        """
+        fields: dict[str, Any] = {
+            "refresh_token": refresh_token,
+            "endpoint": self.url,
+            "lwa_endpoint": self.lwa_url,
+            "marketplace_ids": [seed.MARKETPLACE_ID_US] if marketplace_ids is None else marketplace_ids,
+            **extra,
+        }
+        fields = {key: value for key, value in fields.items() if value is not None}
+        return json.dumps({"conn_type": "spapi", "login": login, "password": password, "extra": fields})
 
     # Admin -----------------------------------------------------------------------------------
 
