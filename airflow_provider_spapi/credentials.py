@@ -25,9 +25,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_spapi.core.client import SpApiClient
-from airflow_provider_spapi.core.settings import parse_datetime, parse_settings
+from airflow_provider_spapi.core.config import parse_datetime
 from airflow_provider_spapi.errors import SpApiConfigError, SpApiError
+from airflow_provider_spapi.spapi.client import SpApiClient
+from airflow_provider_spapi.spapi.settings import parse_settings
 
 
 @dataclass(frozen=True)

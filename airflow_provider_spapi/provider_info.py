@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_spapi import __version__
-from airflow_provider_spapi.core import catalog
+from airflow_provider_spapi.spapi import catalog
 
 CONN_TYPE = "spapi"
 HOOK_NAME = "Amazon Selling Partner API"

@@ -7,7 +7,7 @@ admin endpoints (``/_emulator/reset``, ``/_emulator/config``, ``/_emulator/count
 
 Clients:
 
-* ours: :class:`~airflow_provider_spapi.core.client.SpApiClient`, built from the emulator's seeded
+* ours: :class:`~airflow_provider_spapi.spapi.client.SpApiClient`, built from the emulator's seeded
   credentials with ``endpoint``/``lwa_endpoint`` pointing at it (the documented connection fields).
 * the peer: python-amazon-sp-api (``sp_api``). Redirecting it needs no edit of its files and no
   patched module attribute: its ``Client(auth_token_client_class=...)`` argument takes a subclass of
@@ -160,7 +160,7 @@ class EmulatorProcess:
 
 
 def our_settings(url: str, **extra: Any) -> Any:
-    from airflow_provider_spapi.core.settings import parse_settings
+    from airflow_provider_spapi.spapi.settings import parse_settings
 
     creds = seed_credentials()
     fields = {"refresh_token": creds["refresh_token"], "endpoint": url, "lwa_endpoint": url + "/auth/o2/token", **extra}
@@ -169,9 +169,9 @@ def our_settings(url: str, **extra: Any) -> Any:
 
 def our_client(url: str, *, fresh_state: bool = True, **extra: Any) -> Any:
     """An ``SpApiClient`` on the emulator; ``fresh_state`` gives it its own token cache and rate limiter, as a new task process has."""
-    from airflow_provider_spapi.core.client import SpApiClient
     from airflow_provider_spapi.core.ratelimit import RateLimiter
     from airflow_provider_spapi.core.tokens import TokenCache
+    from airflow_provider_spapi.spapi.client import SpApiClient
 
     settings = our_settings(url, **extra)
     if fresh_state:

@@ -41,11 +41,11 @@ from typing import Any
 import requests
 from _common import EmulatorProcess, clear_peer_token_cache, our_client, our_settings, peer_client
 
-from airflow_provider_spapi.core.client import SpApiClient
 from airflow_provider_spapi.core.ratelimit import RateLimiter, TokenBucket
-from airflow_provider_spapi.core.retry import run_with_retries
-from airflow_provider_spapi.core.settings import RetrySettings
+from airflow_provider_spapi.core.retry import RetrySettings, run_with_retries
 from airflow_provider_spapi.core.tokens import TokenCache
+from airflow_provider_spapi.errors import SPAPI_ERRORS
+from airflow_provider_spapi.spapi.client import SpApiClient
 
 PATH = "/sellers/v1/marketplaceParticipations"
 OPERATION = "sellers.getMarketplaceParticipations"
@@ -108,7 +108,7 @@ def overhead(calls: int) -> dict[str, float]:
     baseline = _cpu_us(lambda: stub.request("GET", "http://127.0.0.1:9" + PATH).json(), calls)
     settings = RetrySettings()
     quiet = logging.getLogger("spapi-bench")
-    retry = _cpu_us(lambda: run_with_retries(lambda: None, settings, operation="x", logger=quiet), calls)
+    retry = _cpu_us(lambda: run_with_retries(lambda: None, settings, operation="x", logger=quiet, errors=SPAPI_ERRORS), calls)
     bucket = TokenBucket(1000.0, 1e12)
     limiter = _cpu_us(bucket.reserve, calls)
     return {

@@ -66,7 +66,7 @@ def worker(url: str, size: int, directory: str, verify: bool) -> dict[str, Any]:
     import psutil
     from _common import our_client
 
-    from airflow_provider_spapi.core import workflows
+    from airflow_provider_spapi.spapi import workflows
 
     client = our_client(url)
     report_id = workflows.create_report(client, REPORT_TYPE, marketplace_ids=["ATVPDKIKX0DER"])

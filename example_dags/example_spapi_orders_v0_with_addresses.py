@@ -73,7 +73,7 @@ with DAG(
     @task
     def get_addresses(orders: dict[str, Any], spapi_conn_id: str = SPAPI_CONN_ID) -> dict[str, Any]:
         """getOrderAddress for every order in the orders file; returns the addresses file's path and counts."""
-        from airflow_provider_spapi.core.documents import atomic_write
+        from airflow_provider_spapi.core.storage import atomic_write
         from airflow_provider_spapi.hooks.spapi import SpApiHook
 
         source = Path(orders["path"])

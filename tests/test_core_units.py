@@ -28,8 +28,22 @@ from typing import Any
 import pendulum
 import pytest
 
-from airflow_provider_spapi.core import catalog, retry
-from airflow_provider_spapi.core.client import (
+from airflow_provider_spapi.core import retry
+from airflow_provider_spapi.core.documents import MAX_INFLATE_STEP, TruncatedDownload, _inflate
+from airflow_provider_spapi.core.ratelimit import CLIENT_LAG, MAX_RATE, MIN_RATE, UNKNOWN_PLAN_RATE, RateLimiter, TokenBucket
+from airflow_provider_spapi.core.retry import Retryable, RetrySettings, parse_retry_after, run_with_retries
+from airflow_provider_spapi.core.storage import atomic_write
+from airflow_provider_spapi.core.tokens import Token, TokenCache, fingerprint, new_token, refresh_margin
+from airflow_provider_spapi.errors import (
+    SPAPI_ERRORS,
+    SpApiClientError,
+    SpApiConfigError,
+    SpApiError,
+    SpApiServerError,
+    SpApiThrottledError,
+)
+from airflow_provider_spapi.spapi import catalog
+from airflow_provider_spapi.spapi.client import (
     Authorization,
     SpApiClient,
     authorization_for,
@@ -37,19 +51,8 @@ from airflow_provider_spapi.core.client import (
     next_page_token,
     unwrap,
 )
-from airflow_provider_spapi.core.documents import MAX_INFLATE_STEP, TruncatedDownload, _inflate, atomic_write
-from airflow_provider_spapi.core.expiry import credential_expiries, due_warnings
-from airflow_provider_spapi.core.ratelimit import CLIENT_LAG, MAX_RATE, MIN_RATE, UNKNOWN_PLAN_RATE, RateLimiter, TokenBucket
-from airflow_provider_spapi.core.retry import Retryable, parse_retry_after, run_with_retries
-from airflow_provider_spapi.core.settings import RetrySettings, SpApiSettings, parse_settings
-from airflow_provider_spapi.core.tokens import Token, TokenCache, fingerprint, new_token, refresh_margin
-from airflow_provider_spapi.errors import (
-    SpApiClientError,
-    SpApiConfigError,
-    SpApiError,
-    SpApiServerError,
-    SpApiThrottledError,
-)
+from airflow_provider_spapi.spapi.expiry import credential_expiries, due_warnings
+from airflow_provider_spapi.spapi.settings import SpApiSettings, parse_settings
 
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE_CANDIDATES = (
@@ -220,7 +223,7 @@ def test_operations_json_is_what_build_catalog_derives_from_the_models() -> None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     operations, cases = module.build(models)
-    shipped = json.loads((REPO / "airflow_provider_spapi" / "data" / "operations.json").read_text(encoding="utf-8"))
+    shipped = json.loads((REPO / "airflow_provider_spapi" / "spapi" / "data" / "operations.json").read_text(encoding="utf-8"))
     assert operations == shipped
     assert len(cases) > 0
 
@@ -814,7 +817,9 @@ QUIET = logging.getLogger("tests.spapi.retry")
 def test_run_with_retries_retries_until_success(fake_sleep: list[float]) -> None:
     attempt = Script(Retryable("HTTP 503", status=503), Retryable("ConnectionError talking to SP-API"), result={"payload": 1})
     counted: list[Retryable] = []
-    result = run_with_retries(attempt, RetrySettings(max_attempts=5), operation="ordersV0.getOrders", logger=QUIET, on_retry=counted.append)
+    result = run_with_retries(
+        attempt, RetrySettings(max_attempts=5), operation="ordersV0.getOrders", logger=QUIET, errors=SPAPI_ERRORS, on_retry=counted.append
+    )
     assert result == {"payload": 1}
     assert attempt.calls == 3
     assert len(fake_sleep) == 2
@@ -825,7 +830,7 @@ def test_run_with_retries_retries_until_success(fake_sleep: list[float]) -> None
 def test_run_with_retries_gives_up_with_a_server_error(fake_sleep: list[float]) -> None:
     attempt = Script(*[Retryable("HTTP 500", status=500) for _ in range(10)])
     with pytest.raises(SpApiServerError) as caught:
-        run_with_retries(attempt, RetrySettings(max_attempts=3), operation="reports.getReport", logger=QUIET)
+        run_with_retries(attempt, RetrySettings(max_attempts=3), operation="reports.getReport", logger=QUIET, errors=SPAPI_ERRORS)
     assert attempt.calls == 3
     assert len(fake_sleep) == 2
     assert caught.value.status == 500
@@ -839,7 +844,7 @@ def test_run_with_retries_throttled_to_the_end(fake_sleep: list[float]) -> None:
         Retryable("HTTP 503", status=503), Retryable("throttled", status=429, paced=True), Retryable("throttled", status=429, paced=True)
     )
     with pytest.raises(SpApiThrottledError) as caught:
-        run_with_retries(attempt, RetrySettings(max_attempts=3), operation="ordersV0.getOrders", logger=QUIET)
+        run_with_retries(attempt, RetrySettings(max_attempts=3), operation="ordersV0.getOrders", logger=QUIET, errors=SPAPI_ERRORS)
     assert attempt.calls == 3
     assert caught.value.status == 429
     assert caught.value.code == "QuotaExceeded"
@@ -849,14 +854,14 @@ def test_run_with_retries_throttled_to_the_end(fake_sleep: list[float]) -> None:
 
 def test_run_with_retries_a_paced_429_adds_no_backoff(fake_sleep: list[float]) -> None:
     attempt = Script(Retryable("throttled", status=429, paced=True), Retryable("throttled", status=429, paced=True))
-    assert run_with_retries(attempt, RetrySettings(max_attempts=5), operation="op", logger=QUIET) == "ok"
+    assert run_with_retries(attempt, RetrySettings(max_attempts=5), operation="op", logger=QUIET, errors=SPAPI_ERRORS) == "ok"
     assert fake_sleep == [0.0, 0.0]
 
 
 def test_run_with_retries_an_unpaced_429_backs_off(fake_sleep: list[float]) -> None:
     # LWA's 429 has no rate limiter behind it: the retry must wait.
     attempt = Script(Retryable("LWA answered HTTP 429", status=429), Retryable("LWA answered HTTP 429", status=429))
-    assert run_with_retries(attempt, RetrySettings(max_attempts=5), operation="LWA", logger=QUIET) == "ok"
+    assert run_with_retries(attempt, RetrySettings(max_attempts=5), operation="LWA", logger=QUIET, errors=SPAPI_ERRORS) == "ok"
     assert len(fake_sleep) == 2
     assert all(0.0 <= wait <= 30.0 for wait in fake_sleep)
     assert fake_sleep != [0.0, 0.0]
@@ -865,14 +870,14 @@ def test_run_with_retries_an_unpaced_429_backs_off(fake_sleep: list[float]) -> N
 def test_run_with_retries_non_retryable_propagates_at_once(fake_sleep: list[float]) -> None:
     attempt = Script(SpApiClientError("bad request", status=400), KeyError("never reached"))
     with pytest.raises(SpApiClientError):
-        run_with_retries(attempt, RetrySettings(max_attempts=5), operation="op", logger=QUIET)
+        run_with_retries(attempt, RetrySettings(max_attempts=5), operation="op", logger=QUIET, errors=SPAPI_ERRORS)
     assert attempt.calls == 1
     assert fake_sleep == []
 
 
 def test_run_with_retries_honours_retry_after(fake_sleep: list[float]) -> None:
     attempt = Script(Retryable("HTTP 503", status=503, retry_after=7.0), Retryable("throttled", status=429, retry_after=3.0))
-    assert run_with_retries(attempt, RetrySettings(max_attempts=5), operation="op", logger=QUIET) == "ok"
+    assert run_with_retries(attempt, RetrySettings(max_attempts=5), operation="op", logger=QUIET, errors=SPAPI_ERRORS) == "ok"
     assert fake_sleep == [7.0, 3.0]
 
 
@@ -880,7 +885,7 @@ def test_run_with_retries_logs_the_operation_at_info(fake_sleep: list[float], ca
     logger = logging.getLogger("tests.spapi.retry.logged")
     attempt = Script(Retryable("HTTP 503", status=503), Retryable("HTTP 502", status=502))
     with caplog.at_level(logging.INFO, logger=logger.name):
-        run_with_retries(attempt, RetrySettings(max_attempts=4), operation="ordersV0.getOrderAddress", logger=logger)
+        run_with_retries(attempt, RetrySettings(max_attempts=4), operation="ordersV0.getOrderAddress", logger=logger, errors=SPAPI_ERRORS)
     records = [record for record in caplog.records if record.name == logger.name]
     assert len(records) == 2
     assert all(record.levelno == logging.INFO for record in records)
@@ -1143,21 +1148,21 @@ def sample_document() -> bytes:
 def test_inflate_round_trip_in_small_chunks() -> None:
     original = sample_document()
     compressed = gzip.compress(original)
-    assert b"".join(_inflate(chunked(compressed, 97), "GZIP")) == original
-    assert b"".join(_inflate(chunked(compressed, 1), "gzip")) == original
-    assert b"".join(_inflate(chunked(original, 1000), None)) == original  # uncompressed passes through
+    assert b"".join(_inflate(chunked(compressed, 97), "GZIP", SPAPI_ERRORS)) == original
+    assert b"".join(_inflate(chunked(compressed, 1), "gzip", SPAPI_ERRORS)) == original
+    assert b"".join(_inflate(chunked(original, 1000), None, SPAPI_ERRORS)) == original  # uncompressed passes through
 
 
 def test_inflate_truncated_stream_raises() -> None:
     compressed = gzip.compress(sample_document())
     for cut in (len(compressed) - 4, len(compressed) // 2, 10):
         with pytest.raises(TruncatedDownload):
-            b"".join(_inflate(chunked(compressed[:cut], 256), "GZIP"))
+            b"".join(_inflate(chunked(compressed[:cut], 256), "GZIP", SPAPI_ERRORS))
 
 
 def test_inflate_unsupported_compression() -> None:
     with pytest.raises(SpApiClientError, match="ZSTD"):
-        list(_inflate(iter([b"x"]), "ZSTD"))
+        list(_inflate(iter([b"x"]), "ZSTD", SPAPI_ERRORS))
 
 
 def test_inflate_bounds_each_step_of_a_bomb() -> None:
@@ -1169,7 +1174,7 @@ def test_inflate_bounds_each_step_of_a_bomb() -> None:
     total = 0
     steps = 0
     largest = 0
-    for out in _inflate(iter([compressed]), "GZIP"):  # one small input chunk that inflates to 100 MB
+    for out in _inflate(iter([compressed]), "GZIP", SPAPI_ERRORS):  # one small input chunk that inflates to 100 MB
         total += len(out)
         steps += 1
         largest = max(largest, len(out))
@@ -1182,7 +1187,7 @@ def test_inflate_multi_member_gzip() -> None:
     first, second = b"first member\n" * 100, b"second member\n" * 100
     compressed = gzip.compress(first) + gzip.compress(second)
     assert gzip.decompress(compressed) == first + second
-    assert b"".join(_inflate(chunked(compressed, 64), "GZIP")) == first + second
+    assert b"".join(_inflate(chunked(compressed, 64), "GZIP", SPAPI_ERRORS)) == first + second
 
 
 def test_atomic_write_success(tmp_path: Path) -> None:
@@ -1235,12 +1240,18 @@ assert not [m for m in sys.modules if m == "airflow" or m.startswith("airflow.")
 
 import airflow_provider_spapi.core
 import airflow_provider_spapi.errors as errors
+import airflow_provider_spapi.spapi
 
-names = sorted(m.name for m in pkgutil.iter_modules(airflow_provider_spapi.core.__path__, "airflow_provider_spapi.core."))
+names = sorted(
+    m.name
+    for package in (airflow_provider_spapi.core, airflow_provider_spapi.spapi)
+    for m in pkgutil.iter_modules(package.__path__, package.__name__ + ".")
+    if m.name != "airflow_provider_spapi.spapi.data"
+)
 for name in names:
     importlib.import_module(name)
 
-from airflow_provider_spapi.core.settings import parse_settings
+from airflow_provider_spapi.spapi.settings import parse_settings
 
 settings = parse_settings("amzn1.application-oa2-client.x", "secret", {"refresh_token": "Atzr|x", "region": "eu", "sandbox": True})
 assert settings.base_url == "https://sandbox.sellingpartnerapi-eu.amazon.com", settings.base_url
@@ -1250,7 +1261,8 @@ except errors.SpApiConfigError as error:
     assert "'region'" in str(error)
 else:
     raise SystemExit("no error for region us")
-assert errors.SpApiError.__bases__ == (Exception,), errors.SpApiError.__bases__
+assert errors.ApiError.__bases__ == (Exception,), errors.ApiError.__bases__
+assert issubclass(errors.SpApiConfigError, errors.SpApiError)
 assert not [m for m in sys.modules if m == "airflow" or m.startswith("airflow.")]
 print(" ".join(names))
 """
@@ -1268,7 +1280,11 @@ def test_core_imports_without_airflow() -> None:
     assert completed.returncode == 0, completed.stderr
     imported = set(completed.stdout.split())
     expected = {
-        f"airflow_provider_spapi.core.{name}" for name in ("catalog", "client", "expiry", "ratelimit", "retry", "settings", "tokens")
+        *(
+            f"airflow_provider_spapi.core.{name}"
+            for name in ("config", "documents", "expiry", "paging", "ratelimit", "retry", "storage", "tokens")
+        ),
+        *(f"airflow_provider_spapi.spapi.{name}" for name in ("catalog", "client", "expiry", "lwa", "settings", "workflows")),
     }
     assert expected <= imported
 

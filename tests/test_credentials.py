@@ -18,13 +18,14 @@ from dagrun import run_dag, state_of
 
 from airflow_provider_spapi import credentials as credentials_cli
 from airflow_provider_spapi._compat import AIRFLOW_V_3, BaseNotifier
-from airflow_provider_spapi.core.client import SpApiClient
-from airflow_provider_spapi.core.expiry import due_warnings
-from airflow_provider_spapi.core.settings import SpApiSettings, parse_datetime, parse_settings
+from airflow_provider_spapi.core.config import parse_datetime
 from airflow_provider_spapi.emulator import Emulator, seed
 from airflow_provider_spapi.errors import SpApiAuthError
 from airflow_provider_spapi.hooks.spapi import SpApiHook
 from airflow_provider_spapi.operators.credentials import SpApiCredentialsCheckOperator, SpApiRotateClientSecretOperator
+from airflow_provider_spapi.spapi.client import SpApiClient
+from airflow_provider_spapi.spapi.expiry import due_warnings
+from airflow_provider_spapi.spapi.settings import SpApiSettings, parse_settings
 
 if AIRFLOW_V_3:
     from airflow.sdk import DAG

@@ -259,7 +259,7 @@ def test_cancelled_report_succeeds_without_a_file_or_fails_as_asked(emu: Emulato
 
 
 def _create_report() -> str:
-    from airflow_provider_spapi.core.workflows import create_report
+    from airflow_provider_spapi.spapi.workflows import create_report
 
     return create_report(SpApiHook().client, LISTINGS)
 

@@ -7,8 +7,8 @@ derive rather than hand-type both, so a model update is one command away:
 
     python tools/build_catalog.py ../shared/reference/sp-api-models
 
-writes ``airflow_provider_spapi/data/operations.json`` (one row per operation, joined with the curated
-facts in ``airflow_provider_spapi/data/facts.json``) and
+writes ``airflow_provider_spapi/spapi/data/operations.json`` (one row per operation, joined with the curated
+facts in ``airflow_provider_spapi/spapi/data/facts.json``) and
 ``airflow_provider_spapi/emulator/sandbox_cases.json.gz`` (the static sandbox cases).
 """
 
@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 PACKAGE = Path(__file__).resolve().parent.parent / "airflow_provider_spapi"
-FACTS = PACKAGE / "data" / "facts.json"
-OPERATIONS_OUT = PACKAGE / "data" / "operations.json"
+FACTS = PACKAGE / "spapi" / "data" / "facts.json"
+OPERATIONS_OUT = PACKAGE / "spapi" / "data" / "operations.json"
 SANDBOX_OUT = PACKAGE / "emulator" / "sandbox_cases.json.gz"
 
 HTTP_METHODS = {"get", "put", "post", "delete", "patch"}

@@ -15,28 +15,19 @@ or an Airflow ``ObjectStoragePath`` (s3://, gs://, file://), so this module need
 from __future__ import annotations
 
 import os
-import secrets
 import zlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import IO, Any
 
 import requests
 
-from airflow_provider_spapi.core.retry import LoggerLike, Retryable, raise_if_retryable, run_with_retries
-from airflow_provider_spapi.core.settings import RetrySettings
-from airflow_provider_spapi.errors import SpApiClientError, SpApiServerError
+from airflow_provider_spapi.core.errors import ErrorFamily
+from airflow_provider_spapi.core.retry import LoggerLike, Retryable, RetrySettings, raise_if_retryable, run_with_retries
+from airflow_provider_spapi.core.storage import WritablePath, as_path, atomic_write
 
 CHUNK_SIZE = 1 << 20
 # The most bytes one decompression step may produce, so a highly compressed chunk cannot balloon memory.
 MAX_INFLATE_STEP = 4 << 20
-
-
-#: A ``pathlib.Path`` or anything shaped like one (Airflow's ``ObjectStoragePath``): ``name``, ``open``,
-#: ``rename``, ``unlink`` and ``with_name`` are all this module uses.
-WritablePath = Any
 
 
 @dataclass(frozen=True)
@@ -65,39 +56,13 @@ class TruncatedDownload(Exception):
     """The stream ended before Content-Length, or the GZIP stream never reached its end."""
 
 
-def as_path(destination: str | os.PathLike[str] | WritablePath) -> WritablePath:
-    """A local path for plain strings and ``os.PathLike``; anything with ``open``/``rename`` is used as is."""
-    if isinstance(destination, (str, os.PathLike)) and not hasattr(destination, "fs"):
-        return Path(destination)
-    return destination
-
-
-@contextmanager
-def atomic_write(destination: WritablePath) -> Iterator[IO[bytes]]:
-    """Write to a hidden sibling, then rename it over ``destination``; on any error remove the sibling."""
-    try:
-        destination.parent.mkdir(parents=True, exist_ok=True)
-    except (OSError, NotImplementedError):
-        if isinstance(destination, Path):
-            raise
-        # Object stores have no folders to make; the write below creates the key or says why it cannot.
-    partial = destination.with_name(f".{destination.name}.{secrets.token_hex(4)}.partial")
-    try:
-        with partial.open("wb") as handle:
-            yield handle
-        partial.rename(destination)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-
-
-def _inflate(chunks: Iterator[bytes], compression: str | None) -> Iterator[bytes]:
+def _inflate(chunks: Iterator[bytes], compression: str | None, errors: ErrorFamily) -> Iterator[bytes]:
     """Decompress GZIP chunks on the fly, at most MAX_INFLATE_STEP bytes at a time; raise if the stream is cut short."""
     if not compression:
         yield from chunks
         return
     if compression.upper() != "GZIP":
-        raise SpApiClientError(f"Document compression {compression!r} is not supported (Amazon documents GZIP only).")
+        raise errors.client(f"Document compression {compression!r} is not supported (Amazon documents GZIP only).")
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
     for chunk in chunks:
         data = chunk
@@ -108,7 +73,7 @@ def _inflate(chunks: Iterator[bytes], compression: str | None) -> Iterator[bytes
             try:
                 out = inflater.decompress(data, MAX_INFLATE_STEP)
             except zlib.error as exc:
-                raise SpApiServerError(f"The document is not valid GZIP ({exc}).", operation="document download") from None
+                raise errors.server(f"The document is not valid GZIP ({exc}).", operation="document download") from None
             if out:
                 yield out
             data = inflater.unused_data if inflater.eof else inflater.unconsumed_tail
@@ -119,14 +84,16 @@ def _inflate(chunks: Iterator[bytes], compression: str | None) -> Iterator[bytes
         raise TruncatedDownload("the GZIP stream ended early")
 
 
-def _stream_once(session: requests.Session, ref: DocumentRef, destination: WritablePath, settings: RetrySettings) -> DownloadResult:
+def _stream_once(
+    session: requests.Session, ref: DocumentRef, destination: WritablePath, settings: RetrySettings, errors: ErrorFamily
+) -> DownloadResult:
     try:
         with session.get(ref.url, stream=True, timeout=(settings.connect_timeout, settings.read_timeout)) as response:
             if response.status_code == 403 and b"expired" in response.content.lower():
                 raise Retryable("the document URL expired; fetching a new one", status=403, retry_after=0.0)
             raise_if_retryable(response, "document download answered ")
             if response.status_code != 200:
-                raise SpApiClientError(
+                raise errors.client(
                     f"Document {ref.document_id} download failed.", status=response.status_code, operation="document download"
                 )
             expected = response.headers.get("Content-Length")
@@ -140,7 +107,7 @@ def _stream_once(session: requests.Session, ref: DocumentRef, destination: Writa
 
             written = 0
             with atomic_write(destination) as handle:
-                for block in _inflate(counted(), ref.compression):
+                for block in _inflate(counted(), ref.compression, errors):
                     handle.write(block)
                     written += len(block)
                 if expected is not None and received != int(expected):
@@ -162,11 +129,16 @@ def download_document(
     session: requests.Session,
     settings: RetrySettings,
     logger: LoggerLike,
+    errors: ErrorFamily,
 ) -> DownloadResult:
     """Stream a document to ``destination`` atomically; ``fetch_ref`` is called for each attempt's fresh URL."""
     target = as_path(destination)
     return run_with_retries(
-        lambda: _stream_once(session, fetch_ref(), target, settings), settings, operation="document download", logger=logger
+        lambda: _stream_once(session, fetch_ref(), target, settings, errors),
+        settings,
+        operation="document download",
+        logger=logger,
+        errors=errors,
     )
 
 
@@ -178,6 +150,7 @@ def upload_document(
     session: requests.Session,
     settings: RetrySettings,
     logger: LoggerLike,
+    errors: ErrorFamily,
 ) -> int:
     """PUT a file to a pre-signed upload URL with its content type, streaming it; returns the bytes sent."""
     path = as_path(source)
@@ -197,7 +170,7 @@ def upload_document(
                 raise Retryable(f"feed upload interrupted ({type(exc).__name__})") from None
         raise_if_retryable(response, "feed upload answered ")
         if response.status_code >= 300:
-            raise SpApiClientError("Feed document upload was refused.", status=response.status_code, operation="feed upload")
+            raise errors.client("Feed document upload was refused.", status=response.status_code, operation="feed upload")
         return size
 
-    return run_with_retries(put_once, settings, operation="feed upload", logger=logger)
+    return run_with_retries(put_once, settings, operation="feed upload", logger=logger, errors=errors)

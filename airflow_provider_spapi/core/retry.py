@@ -3,7 +3,7 @@
 A call is retried on 429, 500, 502, 503, 504, connection errors and read timeouts, never on other
 4xx. The policy is bounded twice (attempts and total seconds, both settable on the connection) and
 waits with exponential backoff and full jitter, or as long as ``Retry-After`` asks. A 429 from
-SP-API adds no backoff of its own: the client's rate limiter has just halved its rate and emptied
+a rate-limited platform call adds no backoff of its own: the client's rate limiter has just halved its rate and emptied
 its bucket, so the next attempt already waits for the next token (``paced``). Calls without a
 limiter (LWA, document URLs) back off. The retry loop itself is tenacity's, which Airflow already
 depends on.
@@ -14,15 +14,26 @@ from __future__ import annotations
 import email.utils
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 import requests
 import tenacity
 
-from airflow_provider_spapi.core.settings import RetrySettings
-from airflow_provider_spapi.errors import SpApiError, SpApiServerError, SpApiThrottledError
+from airflow_provider_spapi.core.errors import ApiError, ErrorFamily
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RetrySettings:
+    """How hard a call tries before it gives up: attempts and total seconds bound it, timeouts bound each try."""
+
+    max_attempts: int = 8
+    max_retry_seconds: float = 300.0
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 BACKOFF_INITIAL = 0.5
@@ -102,13 +113,15 @@ def retrying(
     *,
     describe: Callable[[], str],
     logger: LoggerLike,
+    platform: str,
     on_retry: Callable[[Retryable], None] | None = None,
     sleep: Callable[[float], Any] = time.sleep,
 ) -> tenacity.Retrying:
     """A tenacity loop for one logical call: ``for attempt in retrying(...): with attempt: ...``.
 
-    ``describe`` names the call for the log line (operation, never a token); ``on_retry`` counts.
-    When the budget runs out, the last :class:`Retryable` is re-raised for the caller to translate.
+    ``describe`` names the call for the log line (operation, never a token), ``platform`` starts it
+    ("SP-API", "TikTok Shop"); ``on_retry`` counts. When the budget runs out, the last
+    :class:`Retryable` is re-raised for the caller to translate.
     """
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
@@ -118,7 +131,13 @@ def retrying(
                 on_retry(error)
             wait = state.next_action.sleep if state.next_action else 0.0
             logger.info(
-                "SP-API %s: %s; retry %d of %d in %.2fs", describe(), error.reason, state.attempt_number, settings.max_attempts - 1, wait
+                "%s %s: %s; retry %d of %d in %.2fs",
+                platform,
+                describe(),
+                error.reason,
+                state.attempt_number,
+                settings.max_attempts - 1,
+                wait,
             )
 
     return tenacity.Retrying(
@@ -131,19 +150,19 @@ def retrying(
     )
 
 
-def exhausted(error: Retryable, operation: str, settings: RetrySettings) -> SpApiError:
+def exhausted(error: Retryable, operation: str, settings: RetrySettings, errors: ErrorFamily) -> ApiError:
     """The error to raise when every retry the policy allows has failed, saying what to change."""
     budget = f"after {settings.max_attempts} attempts or {settings.max_retry_seconds:g}s"
     if error.throttled:
-        return SpApiThrottledError(
-            f"still throttled (429 QuotaExceeded) {budget}. Other workers may share this seller's usage plan: "
-            "give the tasks an Airflow pool per seller, or raise max_attempts/max_retry_seconds in the connection.",
+        return errors.throttled(
+            f"still throttled (HTTP 429) {budget}. Other workers may share these credentials' usage plan: run fewer of "
+            "their tasks at once (an Airflow pool per seller), or raise max_attempts/max_retry_seconds in the connection.",
             status=429,
-            code="QuotaExceeded",
+            code=errors.throttled_code,
             operation=operation,
         )
-    return SpApiServerError(
-        f"{error.reason} {budget}. Amazon or the network is failing; the task can be retried later.",
+    return errors.server(
+        f"{error.reason} {budget}. {errors.platform} or the network is failing; the task can be retried later.",
         status=error.status,
         operation=operation,
     )
@@ -155,16 +174,18 @@ def run_with_retries(
     *,
     operation: str,
     logger: LoggerLike,
+    errors: ErrorFamily,
     on_retry: Callable[[Retryable], None] | None = None,
 ) -> T:
     """Call ``attempt`` until it returns, retrying while it raises :class:`Retryable` and the budget lasts.
 
-    Any other exception propagates at once; an exhausted budget raises the error :func:`exhausted` builds.
+    Any other exception propagates at once; an exhausted budget raises the error :func:`exhausted` builds
+    from ``errors``, the family of the platform being called.
     """
     try:
-        for state in retrying(settings, describe=lambda: operation, logger=logger, on_retry=on_retry):
+        for state in retrying(settings, describe=lambda: operation, logger=logger, platform=errors.platform, on_retry=on_retry):
             with state:
                 return attempt()
     except Retryable as error:
-        raise exhausted(error, operation, settings) from None
+        raise exhausted(error, operation, settings, errors) from None
     raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover

@@ -3,7 +3,7 @@
 ``requests`` reads the environment (proxy variables, ``REQUESTS_CA_BUNDLE``, ``~/.netrc``) again for
 every request while ``trust_env`` is on: measured at about a fifth of a call's client CPU. SP-API
 clients talk to a handful of hosts (LWA, the region's SP-API host, S3 for documents), so
-:class:`SpApiSession` resolves those settings once per host and reuses them. Proxies and CA bundles
+:class:`HttpSession` resolves those settings once per host and reuses them. Proxies and CA bundles
 set in the environment are still honoured; a process that changes them after its first call keeps
 the earlier values for hosts it has already called.
 """
@@ -17,7 +17,7 @@ import requests
 from requests.utils import get_netrc_auth
 
 
-class SpApiSession(requests.Session):
+class HttpSession(requests.Session):
     """A ``requests.Session`` that reads proxy, CA-bundle and netrc settings from the environment once per host."""
 
     def __init__(self) -> None:

@@ -20,8 +20,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal
 
-from airflow_provider_spapi.core.catalog import Operation, path_matches
 from airflow_provider_spapi.emulator.responses import ApiError
+from airflow_provider_spapi.spapi.catalog import Operation, path_matches
 
 GrantKind = Literal["seller", "grantless", "rdt"]
 

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from airflow_provider_spapi.core.catalog import Operation
 from airflow_provider_spapi.emulator.auth import Grant
 from airflow_provider_spapi.emulator.responses import ApiError, Request, Response
+from airflow_provider_spapi.spapi.catalog import Operation
 
 
 @lru_cache(maxsize=1024)

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeGuard
 
-from airflow_provider_spapi.core.catalog import restricted_report_types
 from airflow_provider_spapi.emulator.auth import DENIED
 from airflow_provider_spapi.emulator.call import Call, Handler
 from airflow_provider_spapi.emulator.config import Options
@@ -25,6 +24,7 @@ from airflow_provider_spapi.emulator.jobs import Job, JobBook, list_jobs
 from airflow_provider_spapi.emulator.paging import Pager
 from airflow_provider_spapi.emulator.responses import ApiError, Response
 from airflow_provider_spapi.emulator.timefmt import parse_time, utcnow
+from airflow_provider_spapi.spapi.catalog import restricted_report_types
 
 FIRST_REPORT_ID = 50_000_000_000
 

@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from airflow_provider_spapi.core.catalog import find_operation
 from airflow_provider_spapi.emulator.auth import authenticate, authorize
 from airflow_provider_spapi.emulator.call import Call, path_params
 from airflow_provider_spapi.emulator.documents import DOCUMENT_PATH, accept_upload, document_response, expired_url
@@ -27,6 +26,7 @@ from airflow_provider_spapi.emulator.responses import ApiError, Request, Respons
 from airflow_provider_spapi.emulator.sandbox import sandbox_response
 from airflow_provider_spapi.emulator.state import EmulatorState
 from airflow_provider_spapi.emulator.throttle import format_rate
+from airflow_provider_spapi.spapi.catalog import find_operation
 
 ADMIN_PREFIX = "/_emulator/"
 LWA_PATH = "/auth/o2/token"

@@ -24,9 +24,9 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from airflow_provider_spapi.core.catalog import Operation
 from airflow_provider_spapi.emulator.call import Call
 from airflow_provider_spapi.emulator.responses import ApiError, Response
+from airflow_provider_spapi.spapi.catalog import Operation
 
 
 @cache

@@ -16,8 +16,8 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from airflow_provider_spapi.core.catalog import Operation
 from airflow_provider_spapi.core.ratelimit import UNKNOWN_PLAN_BURST, UNKNOWN_PLAN_RATE, Clock, TokenBucket
+from airflow_provider_spapi.spapi.catalog import Operation
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from airflow_provider_spapi.core.catalog import find_operation
 from airflow_provider_spapi.emulator.auth import Grant, RestrictedResource, TokenStore
 from airflow_provider_spapi.emulator.call import Call, Handler
 from airflow_provider_spapi.emulator.counters import Counters
 from airflow_provider_spapi.emulator.responses import ApiError, Response
+from airflow_provider_spapi.spapi.catalog import find_operation
 
 MAX_RESOURCES = 50
 METHODS = ("GET", "PUT", "POST", "DELETE")

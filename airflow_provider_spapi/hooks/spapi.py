@@ -1,6 +1,6 @@
 """``SpApiHook``: an ``spapi`` connection turned into SP-API calls.
 
-The hook is a thin Airflow adapter over :class:`~airflow_provider_spapi.core.client.SpApiClient`:
+The hook is a thin Airflow adapter over :class:`~airflow_provider_spapi.spapi.client.SpApiClient`:
 it reads and validates the connection, registers every secret and minted token with Airflow's
 secrets masker, warns once per process when a credential is about to expire, and renders the
 connection form. Tokens, rate limits and retries live in the Airflow-free core, shared by every
@@ -15,12 +15,12 @@ from functools import cached_property
 from typing import Any
 
 from airflow_provider_spapi._compat import BaseHook, mask_secret
-from airflow_provider_spapi.core.client import SpApiClient
-from airflow_provider_spapi.core.expiry import ExpiryStatus, credential_expiries, due_warnings
-from airflow_provider_spapi.core.settings import SpApiSettings, parse_settings
 from airflow_provider_spapi.core.tokens import fingerprint
 from airflow_provider_spapi.errors import SpApiError
 from airflow_provider_spapi.provider_info import CONN_TYPE, CONNECTION_FIELDS, HOOK_NAME, UI_FIELD_BEHAVIOUR
+from airflow_provider_spapi.spapi.client import SpApiClient
+from airflow_provider_spapi.spapi.expiry import ExpiryStatus, credential_expiries, due_warnings
+from airflow_provider_spapi.spapi.settings import SpApiSettings, parse_settings
 
 # Connections whose expiry warnings this process has logged already (fingerprints, not ids or secrets).
 _warned: set[str] = set()

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_spapi._compat import BaseOperator, Context, ObjectStoragePath, conf
-from airflow_provider_spapi.core.workflows import Kind, ProcessingStatus, processing_status
 from airflow_provider_spapi.errors import SpApiConfigError, SpApiError
 from airflow_provider_spapi.hooks.spapi import SpApiHook
+from airflow_provider_spapi.spapi.workflows import Kind, ProcessingStatus, processing_status
 from airflow_provider_spapi.triggers.processing import SpApiProcessingTrigger, status_from_event
 
 

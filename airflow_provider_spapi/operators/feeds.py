@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_spapi._compat import Context
-from airflow_provider_spapi.core import workflows
-from airflow_provider_spapi.core.workflows import ProcessingStatus
 from airflow_provider_spapi.errors import SpApiProcessingError
 from airflow_provider_spapi.operators.base import SpApiProcessingOperator, storage_path
+from airflow_provider_spapi.spapi import workflows
+from airflow_provider_spapi.spapi.workflows import ProcessingStatus
 
 
 class SpApiFeedOperator(SpApiProcessingOperator):

@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Any, Literal
 
 from airflow_provider_spapi._compat import AirflowSkipException, Context
-from airflow_provider_spapi.core import workflows
-from airflow_provider_spapi.core.workflows import ProcessingStatus
 from airflow_provider_spapi.errors import SpApiConfigError, SpApiProcessingError
 from airflow_provider_spapi.operators.base import SpApiProcessingOperator, storage_path
+from airflow_provider_spapi.spapi import workflows
+from airflow_provider_spapi.spapi.workflows import ProcessingStatus
 
 OnCancelled = Literal["skip", "fail", "succeed"]
 

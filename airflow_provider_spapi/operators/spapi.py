@@ -8,12 +8,12 @@ from functools import cached_property
 from typing import Any
 
 from airflow_provider_spapi._compat import BaseOperator, Context
-from airflow_provider_spapi.core import catalog
-from airflow_provider_spapi.core.client import authorization_for, check_path, unwrap
-from airflow_provider_spapi.core.documents import atomic_write
+from airflow_provider_spapi.core.storage import atomic_write
 from airflow_provider_spapi.errors import SpApiConfigError
 from airflow_provider_spapi.hooks.spapi import SpApiHook
 from airflow_provider_spapi.operators.base import storage_path
+from airflow_provider_spapi.spapi import catalog
+from airflow_provider_spapi.spapi.client import authorization_for, check_path, unwrap
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 

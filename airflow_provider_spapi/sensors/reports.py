@@ -9,9 +9,9 @@ from functools import cached_property
 from typing import Any
 
 from airflow_provider_spapi._compat import AirflowSkipException, BaseSensorOperator, Context, PokeReturnValue, conf
-from airflow_provider_spapi.core.workflows import ProcessingStatus, processing_status
 from airflow_provider_spapi.errors import SpApiProcessingError
 from airflow_provider_spapi.hooks.spapi import SpApiHook
+from airflow_provider_spapi.spapi.workflows import ProcessingStatus, processing_status
 from airflow_provider_spapi.triggers.processing import SpApiProcessingTrigger, status_from_event
 
 

@@ -17,9 +17,9 @@ from typing import Any
 from asgiref.sync import sync_to_async
 
 from airflow_provider_spapi._compat import BaseTrigger, TriggerEvent
-from airflow_provider_spapi.core.workflows import Kind, ProcessingStatus, processing_status
 from airflow_provider_spapi.errors import SpApiError, SpApiServerError
 from airflow_provider_spapi.hooks.spapi import SpApiHook
+from airflow_provider_spapi.spapi.workflows import Kind, ProcessingStatus, processing_status
 
 
 class SpApiProcessingTrigger(BaseTrigger):

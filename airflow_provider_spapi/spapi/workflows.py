@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from airflow_provider_spapi.core import catalog
-from airflow_provider_spapi.core.client import SpApiClient, query_value
-from airflow_provider_spapi.core.documents import DocumentRef, DownloadResult, WritablePath, as_path, download_document, upload_document
-from airflow_provider_spapi.core.settings import parse_marketplace_ids
-from airflow_provider_spapi.errors import SpApiConfigError, SpApiServerError
+from airflow_provider_spapi.core.documents import DocumentRef, DownloadResult, download_document, upload_document
+from airflow_provider_spapi.core.storage import WritablePath, as_path
+from airflow_provider_spapi.errors import SPAPI_ERRORS, SpApiConfigError, SpApiServerError
+from airflow_provider_spapi.spapi import catalog
+from airflow_provider_spapi.spapi.client import SpApiClient, query_value
+from airflow_provider_spapi.spapi.settings import parse_marketplace_ids
 
 Kind = Literal["report", "feed"]
 TERMINAL_STATUSES = frozenset({"DONE", "CANCELLED", "FATAL"})
@@ -129,6 +130,7 @@ def download(
         session=client.session,
         settings=client.settings.retry,
         logger=client.logger,
+        errors=SPAPI_ERRORS,
     )
 
 
@@ -171,7 +173,9 @@ def submit_feed(
         raise SpApiConfigError(f"Argument 'input_path' names a file that does not exist: {input_path}.")
     marketplaces = _marketplaces(client, marketplace_ids)
     target = create_feed_document(client, content_type)
-    sent = upload_document(target.url, source, content_type, session=client.session, settings=client.settings.retry, logger=client.logger)
+    sent = upload_document(
+        target.url, source, content_type, session=client.session, settings=client.settings.retry, logger=client.logger, errors=SPAPI_ERRORS
+    )
     body: dict[str, Any] = {"feedType": feed_type.strip(), "marketplaceIds": marketplaces, "inputFeedDocumentId": target.document_id}
     if feed_options:
         body["feedOptions"] = dict(feed_options)

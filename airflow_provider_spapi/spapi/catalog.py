@@ -1,6 +1,6 @@
 """What Amazon says about SP-API, as data: regions, operations, usage plans, restricted and grantless calls.
 
-Two files under ``airflow_provider_spapi/data`` hold every fact this package relies on:
+Two files under ``airflow_provider_spapi/spapi/data`` hold every fact this package relies on:
 
 * ``facts.json`` is curated from Amazon's documentation: regions and hosts, the restricted operations
   (Tokens API use case guide), restricted report types, and the grantless operations with their scopes.
@@ -59,7 +59,7 @@ class Operation:
 
 
 def _load(name: str) -> Any:
-    return json.loads(resources.files("airflow_provider_spapi.data").joinpath(name).read_text("utf-8"))
+    return json.loads(resources.files("airflow_provider_spapi.spapi.data").joinpath(name).read_text("utf-8"))
 
 
 @cache

@@ -17,10 +17,10 @@ from typing import Any
 
 import requests
 
-from airflow_provider_spapi.core.retry import LoggerLike, Retryable, raise_if_retryable, run_with_retries
-from airflow_provider_spapi.core.settings import ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX, RetrySettings
+from airflow_provider_spapi.core.retry import LoggerLike, Retryable, RetrySettings, raise_if_retryable, run_with_retries
 from airflow_provider_spapi.core.tokens import Token, new_token
-from airflow_provider_spapi.errors import SpApiAuthError, SpApiClientError, SpApiConfigError, SpApiError, SpApiServerError
+from airflow_provider_spapi.errors import SPAPI_ERRORS, SpApiAuthError, SpApiClientError, SpApiConfigError, SpApiError, SpApiServerError
+from airflow_provider_spapi.spapi.settings import ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,12 @@ class LwaClient:
 
     def _post(self, form: dict[str, str], grant: str) -> LwaResult:
         return run_with_retries(
-            lambda: self._post_once(form, grant), self.retry, operation=f"LWA {grant}", logger=self.logger, on_retry=self.on_retry
+            lambda: self._post_once(form, grant),
+            self.retry,
+            operation=f"LWA {grant}",
+            logger=self.logger,
+            errors=SPAPI_ERRORS,
+            on_retry=self.on_retry,
         )
 
     def _post_once(self, form: dict[str, str], grant: str) -> LwaResult:

@@ -14,23 +14,24 @@ from __future__ import annotations
 
 import logging
 import platform
-import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any, Literal
 
 import requests
 
 from airflow_provider_spapi import __version__
-from airflow_provider_spapi.core import catalog
-from airflow_provider_spapi.core.lwa import LwaClient, LwaResult
+from airflow_provider_spapi.core.paging import follow_pages
 from airflow_provider_spapi.core.ratelimit import RateLimiter, shared_rate_limiter
 from airflow_provider_spapi.core.retry import LoggerLike, Retryable, parse_retry_after, raise_if_retryable, run_with_retries
-from airflow_provider_spapi.core.session import SpApiSession
-from airflow_provider_spapi.core.settings import SpApiSettings
+from airflow_provider_spapi.core.session import HttpSession
+from airflow_provider_spapi.core.stats import ClientStats
 from airflow_provider_spapi.core.tokens import Token, TokenCache, fingerprint, new_token, shared_token_cache
-from airflow_provider_spapi.errors import SpApiAuthError, SpApiClientError, SpApiConfigError, SpApiError, SpApiServerError
+from airflow_provider_spapi.errors import SPAPI_ERRORS, SpApiAuthError, SpApiClientError, SpApiConfigError, SpApiError, SpApiServerError
+from airflow_provider_spapi.spapi import catalog
+from airflow_provider_spapi.spapi.lwa import LwaClient, LwaResult
+from airflow_provider_spapi.spapi.settings import SpApiSettings
 
 log = logging.getLogger(__name__)
 
@@ -139,31 +140,6 @@ def next_page_token(body: Mapping[str, Any], key: str) -> str | None:
     return None
 
 
-@dataclass
-class ClientStats:
-    """What a client did, for the end-of-task log line: calls, retries, waits and mints. No tokens in here."""
-
-    calls: int = 0
-    pages: int = 0
-    retries: int = 0
-    throttled: int = 0
-    throttle_waits: int = 0
-    throttle_wait_seconds: float = 0.0
-    tokens_minted: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
-
-    def add(self, **amounts: float) -> None:
-        with self._lock:
-            for name, amount in amounts.items():
-                setattr(self, name, getattr(self, name) + amount)
-
-    def as_dict(self) -> dict[str, float]:
-        with self._lock:
-            values = {item.name: getattr(self, item.name) for item in fields(self) if item.name != "_lock"}
-        values["throttle_wait_seconds"] = round(values["throttle_wait_seconds"], 3)
-        return values
-
-
 def _error_from_response(response: requests.Response, operation: str) -> SpApiError:
     """An SpApiError from Amazon's ``{"errors": [{code, message, details}]}`` body (the body is Amazon's, never ours)."""
     code, message = None, response.reason or "request failed"
@@ -201,7 +177,7 @@ class SpApiClient:
         on_token: Callable[[str], None] | None = None,
     ) -> None:
         self.settings = settings
-        self.session = session or SpApiSession()
+        self.session = session or HttpSession()
         self.session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
         self.token_cache = token_cache
         self.rate_limiter = rate_limiter
@@ -329,7 +305,7 @@ class SpApiClient:
         token_param: str | None = None,
         **request_kwargs: Any,
     ) -> Iterator[dict[str, Any]]:
-        """Every page of a list operation, in order, each exactly once.
+        """Every page of a list operation, in order, each exactly once (see :func:`~airflow_provider_spapi.core.paging.follow_pages`).
 
         A failed page is retried inside :meth:`request` with the same token, so nothing is skipped or
         repeated; if it cannot be fetched, the error propagates and no later page is requested.
@@ -343,19 +319,15 @@ class SpApiClient:
         if known is not None and token_key == "NextToken" and token_param is None:
             token_key, token_param, alone = known.response_key, known.param, known.alone
         param = token_param or token_key
-        query = dict(params or {})
-        seen: set[str] = set()
-        while True:
+        first = dict(params or {})
+
+        def fetch(token: str | None) -> dict[str, Any]:
+            query = first if token is None else {param: token} if alone else {**first, param: token}
             page = self.request(method, path, params=query, json=json, **request_kwargs)
             self.stats.add(pages=1)
-            yield page
-            token = next_page_token(page, token_key)
-            if token is None:
-                return
-            if token in seen:
-                raise SpApiServerError(f"{method} {path} returned a next-page token it had already returned; stopping rather than loop.")
-            seen.add(token)
-            query = {param: token} if alone else {**query, param: token}
+            return page
+
+        return follow_pages(fetch, lambda page: next_page_token(page, token_key), describe=f"{method} {path}", errors=SPAPI_ERRORS)
 
     def _call(
         self,
@@ -404,7 +376,9 @@ class SpApiClient:
             self.rate_limiter.record_success(principal, name)
             return _decode(response, name)
 
-        return run_with_retries(attempt, self.settings.retry, operation=name, logger=self.logger, on_retry=self._count_retry)
+        return run_with_retries(
+            attempt, self.settings.retry, operation=name, logger=self.logger, errors=SPAPI_ERRORS, on_retry=self._count_retry
+        )
 
     def _token_for_call(self, auth: Authorization, method: str) -> tuple[Token, Callable[[Token], None]]:
         """The token ``auth`` asks for (an RDT covers the call's own method) and how to forget it once Amazon calls it expired."""
