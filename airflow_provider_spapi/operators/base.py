@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
@@ -69,6 +70,14 @@ class SpApiProcessingOperator(BaseOperator):
     @cached_property
     def hook(self) -> SpApiHook:
         return SpApiHook(self.spapi_conn_id)
+
+    def start_or_resume(self, context: Context, start: Callable[[], str]) -> str:
+        """The id of the job this task created on an earlier try, else ``start()``'s new one.
+
+        Every job-creating operator (reports, feeds, Data Kiosk queries) goes through here, so a task
+        retried by Airflow reconnects to its job instead of asking Amazon for a second one.
+        """
+        return start()
 
     def wait_then_finish(self, context: Context, job_id: str) -> Any:
         """Wait for ``job_id`` (deferring when asked) and return what :meth:`finish` returns."""

@@ -64,13 +64,16 @@ class SpApiReportOperator(SpApiProcessingOperator):
 
     def execute(self, context: Context) -> Any:
         storage_path(self.output_path)  # a bad destination fails here, before Amazon starts a report
-        report_id = workflows.create_report(
-            self.hook.client,
-            self.report_type,
-            marketplace_ids=self.marketplace_ids,
-            data_start_time=self.data_start_time,
-            data_end_time=self.data_end_time,
-            report_options=self.report_options,
+        report_id = self.start_or_resume(
+            context,
+            lambda: workflows.create_report(
+                self.hook.client,
+                self.report_type,
+                marketplace_ids=self.marketplace_ids,
+                data_start_time=self.data_start_time,
+                data_end_time=self.data_end_time,
+                report_options=self.report_options,
+            ),
         )
         self.log.info("Requested report %s (%s)", report_id, self.report_type)
         return self.wait_then_finish(context, report_id)
