@@ -42,6 +42,18 @@ def usage_plan(description: str) -> tuple[float, float] | None:
     return (float(match.group(1)), float(match.group(2))) if match else None
 
 
+def is_idempotent(method: str, path: str, operation_id: str, facts: dict[str, Any]) -> bool:
+    """Whether a request whose answer was lost may be sent again (the rule is in facts.json's ``_idempotency_note``)."""
+    listed = {(row["method"], row["path"]) for row in facts["replay_safe"]}
+    unsafe = {(row["method"], row["path"]) for row in facts["replay_unsafe"]}
+    if method in ("GET", "HEAD"):
+        return True
+    if method in ("PUT", "DELETE"):
+        return (method, path) not in unsafe
+    verb = re.match(r"[a-z]*", operation_id).group(0)  # type: ignore[union-attr]
+    return (method, path) in listed or verb in facts["replay_safe_verbs"]
+
+
 def iter_operations(models_dir: Path) -> Any:
     for model_path in sorted(models_dir.rglob("*.json")):
         model = json.loads(model_path.read_text(encoding="utf-8"))
@@ -75,6 +87,7 @@ def build(models_dir: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]
     facts = json.loads(FACTS.read_text(encoding="utf-8"))
     restricted = {(r["method"], r["path"]): r for r in facts["restricted_operations"]}
     grantless = {(g["method"], g["path"]): g["scope"] for g in facts["grantless_operations"]}
+    if_unsure = {(row["method"], row["path"]): row["check"] for row in facts["if_unsure"]}
 
     operations, cases = [], []
     for api, method, path, operation in iter_operations(models_dir):
@@ -91,13 +104,16 @@ def build(models_dir: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]
                 "restricted": "never" if rule is None else rule["when"],
                 "data_elements": [] if rule is None else rule["data_elements"],
                 "grantless_scope": grantless.pop((method, path), None),
+                "idempotent": is_idempotent(method, path, operation["operationId"], facts),
+                "if_unsure": if_unsure.pop((method, path), None),
             }
         )
         cases.extend(sandbox_cases(api, method, path, operation))
 
     known = {(op["method"], op["path"]) for op in operations}
     others = [(row["method"], row["path"]) for key in ("pagination", "rdt_specific_path_only") for row in facts[key]]
-    missing = [*restricted, *grantless, *(pair for pair in others if pair not in known)]
+    others += [(row["method"], row["path"]) for key in ("replay_safe", "replay_unsafe") for row in facts[key]]
+    missing = [*restricted, *grantless, *if_unsure, *(pair for pair in others if pair not in known)]
     if missing:
         raise SystemExit(f"facts.json names operations the models do not have: {missing}")
     return operations, cases

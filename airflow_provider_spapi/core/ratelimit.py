@@ -77,16 +77,20 @@ class TokenBucket:
                 return 0.0
             return (1.0 - self._tokens) / self._rate
 
-    def reserve(self) -> float:
+    def reserve(self, max_wait: float = math.inf) -> float:
         """Take a token now, borrowing against the refill if need be, and return how long to wait before using it.
 
         Borrowing queues concurrent callers fairly: each one's wait is one refill interval after the
-        previous caller's, so N threads never all wake up for the same token.
+        previous caller's, so N threads never all wake up for the same token. A wait longer than
+        ``max_wait`` takes nothing (the returned wait says how long it would have been).
         """
         with self._lock:
             self._refill()
+            wait = max(0.0, 1.0 - self._tokens) / self._rate
+            if wait > max_wait:
+                return wait
             self._tokens -= 1.0
-            return 0.0 if self._tokens >= 0.0 else -self._tokens / self._rate
+            return wait
 
     def drain(self) -> None:
         """Empty the bucket: the server said it is empty (429), so the next token comes after one refill."""
@@ -103,6 +107,14 @@ class TokenBucket:
             if burst is not None:
                 self._burst = max(float(burst), 1.0)
             self._tokens = min(self._tokens, self._capacity())
+
+
+class WaitTooLong(Exception):
+    """The next token of a bucket is further away than the caller may wait; ``wait`` says how far (seconds)."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"the next token is {wait:.1f}s away")
+        self.wait = wait
 
 
 @dataclass
@@ -144,13 +156,16 @@ class RateLimiter:
                 plan = self._plans[key] = _Plan(bucket=bucket, ceiling=rate if known else None)
             return plan
 
-    def acquire(self, principal: str, operation: str, rate: float | None, burst: float | None) -> float:
+    def acquire(self, principal: str, operation: str, rate: float | None, burst: float | None, *, max_wait: float = math.inf) -> float:
         """Wait for a token of this operation's bucket; return the seconds waited (0.0 when one was there).
 
         ``rate`` and ``burst`` are Amazon's default plan for the operation, or None where it has none;
-        they seed the bucket the first time the operation is seen.
+        they seed the bucket the first time the operation is seen. A wait longer than ``max_wait``
+        (the caller's remaining time budget) raises :class:`WaitTooLong` at once, taking no token.
         """
-        wait = self._plan(principal, operation, rate, burst).bucket.reserve()
+        wait = self._plan(principal, operation, rate, burst).bucket.reserve(max_wait)
+        if wait > max_wait:
+            raise WaitTooLong(wait)
         if wait > 0:
             self._sleep(wait)
         return wait

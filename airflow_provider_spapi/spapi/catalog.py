@@ -5,7 +5,8 @@ Two files under ``airflow_provider_spapi/spapi/data`` hold every fact this packa
 * ``facts.json`` is curated from Amazon's documentation: regions and hosts, the restricted operations
   (Tokens API use case guide), restricted report types, and the grantless operations with their scopes.
 * ``operations.json`` is derived from Amazon's published models by ``tools/build_catalog.py``: one
-  row per operation with its default usage plan (rate and burst), joined with the facts above.
+  row per operation with its default usage plan (rate and burst) and whether it is idempotent,
+  joined with the facts above.
 
 Everything else in the package asks this module; nothing types these facts in a second time.
 """
@@ -38,7 +39,9 @@ class Operation:
 
     ``rate`` and ``burst`` are the default usage plan (None where the model publishes none);
     ``restricted`` says when the operation needs a Restricted Data Token: ``always``, only when
-    ``data_elements`` are asked for, or ``never``.
+    ``data_elements`` are asked for, or ``never``. ``idempotent`` says whether a request whose answer
+    was lost may be sent again (derived by ``tools/build_catalog.py``, rule in ``facts.json``); for one
+    that may not, ``if_unsure`` says what to check before sending it again by hand.
     """
 
     api: str
@@ -52,6 +55,8 @@ class Operation:
     grantless_scope: str | None
 
     key: str = ""
+    idempotent: bool = False
+    if_unsure: str | None = None
 
     def __post_init__(self) -> None:
         if not self.key:
@@ -110,10 +115,17 @@ def operations() -> tuple[Operation, ...]:
             restricted=row["restricted"],
             data_elements=tuple(row["data_elements"]),
             grantless_scope=row["grantless_scope"],
+            idempotent=row["idempotent"],
+            if_unsure=row["if_unsure"],
             key=f"{row['api']}.{row['operation']}" + (f".{row['method']}" if seen[(row["api"], row["operation"])] > 1 else ""),
         )
         for row in rows
     )
+
+
+def may_resend(method: str, operation: Operation | None) -> bool:
+    """Whether a request whose answer was lost may be sent again: the catalog's word, else HTTP's (RFC 9110 9.2.2)."""
+    return operation.idempotent if operation is not None else method.upper() in ("GET", "HEAD", "PUT", "DELETE", "OPTIONS")
 
 
 @lru_cache(maxsize=1024)

@@ -1,10 +1,13 @@
 """The SP-API client: one call in, the decoded JSON out, with everything that makes that hard done inside.
 
-For every call :class:`SpApiClient` chooses the token the operation's authorization model needs
-(:func:`authorization_for`), waits for a token of the operation's usage-plan bucket
-(:mod:`.ratelimit`), sends, and absorbs what can be absorbed: 429s (the bucket halves and waits),
-5xx, resets and timeouts (backoff and retry, :mod:`.retry`), and an access token that expired
-under it (dropped, minted again once). What is left raises an :class:`~airflow_provider_spapi.errors.SpApiError`.
+For every call :class:`SpApiClient` waits for a token of the operation's usage-plan bucket
+(:mod:`.ratelimit`, never longer than the call's remaining retry budget), then takes the access
+token the operation's authorization model needs (:func:`authorization_for`; after the wait, so it
+cannot expire during it), sends, and absorbs what can be absorbed: 429s (the bucket halves and
+waits), 5xx, resets and timeouts (backoff and retry, :mod:`.retry`; for an operation the catalog
+marks not idempotent, only failures that surely did not reach Amazon), and an access token that
+expired under it (dropped, minted again once). What is left raises an
+:class:`~airflow_provider_spapi.errors.SpApiError`.
 
 Nothing here imports Airflow: the hook builds a client from a connection and hands it its logger
 and the secrets masker (``on_token``).
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import platform
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -23,12 +27,27 @@ import requests
 
 from airflow_provider_spapi import __version__
 from airflow_provider_spapi.core.paging import follow_pages
-from airflow_provider_spapi.core.ratelimit import RateLimiter, shared_rate_limiter
-from airflow_provider_spapi.core.retry import LoggerLike, Retryable, parse_retry_after, raise_if_retryable, run_with_retries
+from airflow_provider_spapi.core.ratelimit import RateLimiter, WaitTooLong, shared_rate_limiter
+from airflow_provider_spapi.core.retry import (
+    LoggerLike,
+    Retryable,
+    parse_retry_after,
+    raise_if_retryable,
+    run_with_retries,
+    transport_failure,
+)
 from airflow_provider_spapi.core.session import HttpSession
 from airflow_provider_spapi.core.stats import ClientStats
 from airflow_provider_spapi.core.tokens import Token, TokenCache, fingerprint, new_token, shared_token_cache
-from airflow_provider_spapi.errors import SPAPI_ERRORS, SpApiAuthError, SpApiClientError, SpApiConfigError, SpApiError, SpApiServerError
+from airflow_provider_spapi.errors import (
+    SPAPI_ERRORS,
+    SpApiAuthError,
+    SpApiClientError,
+    SpApiConfigError,
+    SpApiError,
+    SpApiServerError,
+    SpApiThrottledError,
+)
 from airflow_provider_spapi.spapi import catalog
 from airflow_provider_spapi.spapi.lwa import LwaClient, LwaResult
 from airflow_provider_spapi.spapi.settings import SpApiSettings
@@ -190,6 +209,8 @@ class SpApiClient:
         self._application = fingerprint(settings.base_url, settings.client_id, "grantless")
         # Tokens also depend on the secret: a connection only ever gets a token it could mint itself.
         self._credentials = fingerprint(settings.lwa_endpoint, settings.client_id, settings.client_secret, settings.refresh_token)
+        # Grantless tokens belong to the application: every seller's connection of one app shares them.
+        self._app_credentials = fingerprint(settings.lwa_endpoint, settings.client_id, settings.client_secret)
         self._seller_token_key = fingerprint(self._credentials, "lwa")  # looked up on every call: hashed once
 
     def __repr__(self) -> str:
@@ -207,7 +228,7 @@ class SpApiClient:
         return token
 
     def _access_token_key(self, scope: str | None) -> str:
-        return fingerprint(self._credentials, "scope", scope) if scope else self._seller_token_key
+        return fingerprint(self._app_credentials, "scope", scope) if scope else self._seller_token_key
 
     def _access_token(self, scope: str | None = None) -> Token:
         if scope is None and not self.settings.refresh_token:
@@ -345,14 +366,12 @@ class SpApiClient:
         url = self.settings.base_url + path
         reminted = False
         self.stats.add(calls=1)
+        deadline = time.monotonic() + self.settings.retry.max_retry_seconds
 
         def attempt() -> dict[str, Any]:
             nonlocal reminted
+            self._wait_for_usage_plan(principal, name, rate, burst, deadline)
             token, forget = self._token_for_call(auth, method)
-            waited = self.rate_limiter.acquire(principal, name, rate, burst)
-            if waited > 0:
-                self.stats.add(throttle_waits=1, throttle_wait_seconds=waited)
-                self.logger.info("SP-API %s: waited %.2fs for the usage plan (rate limit)", name, waited)
             response = self._send(method, url, query, body, token)
             status = response.status_code
             if status == 429:
@@ -377,8 +396,34 @@ class SpApiClient:
             return _decode(response, name)
 
         return run_with_retries(
-            attempt, self.settings.retry, operation=name, logger=self.logger, errors=SPAPI_ERRORS, on_retry=self._count_retry
+            attempt,
+            self.settings.retry,
+            operation=name,
+            logger=self.logger,
+            errors=SPAPI_ERRORS,
+            on_retry=self._count_retry,
+            idempotent=catalog.may_resend(method, operation),
+            if_unsure=operation.if_unsure if operation else None,
         )
+
+    def _wait_for_usage_plan(self, principal: str, name: str, rate: float | None, burst: float | None, deadline: float) -> None:
+        """Wait for the bucket's next token, but never past the call's retry budget (an adaptive rate can fall to 0.001/s)."""
+        remaining = max(0.0, deadline - time.monotonic())
+        try:
+            waited = self.rate_limiter.acquire(principal, name, rate, burst, max_wait=remaining)
+        except WaitTooLong as too_long:
+            raise SpApiThrottledError(
+                f"the usage plan's next token is {too_long.wait:.0f}s away, beyond the {remaining:.0f}s left of this call's "
+                f"retry budget (max_retry_seconds={self.settings.retry.max_retry_seconds:g}). Other work is spending these "
+                "credentials' quota for this operation: run fewer such tasks at once (an Airflow pool per seller), or raise "
+                "max_retry_seconds in the connection.",
+                status=429,
+                code=SPAPI_ERRORS.throttled_code,
+                operation=name,
+            ) from None
+        if waited > 0:
+            self.stats.add(throttle_waits=1, throttle_wait_seconds=waited)
+            self.logger.info("SP-API %s: waited %.2fs for the usage plan (rate limit)", name, waited)
 
     def _token_for_call(self, auth: Authorization, method: str) -> tuple[Token, Callable[[Token], None]]:
         """The token ``auth`` asks for (an RDT covers the call's own method) and how to forget it once Amazon calls it expired."""
@@ -406,8 +451,8 @@ class SpApiClient:
                 headers=headers,
                 timeout=(self.settings.retry.connect_timeout, self.settings.retry.read_timeout),
             )
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            raise Retryable(f"{type(exc).__name__} talking to SP-API") from None
+        except requests.RequestException as exc:
+            raise transport_failure(exc, "SP-API", SPAPI_ERRORS) from None
 
 
 def check_path(path: str) -> None:

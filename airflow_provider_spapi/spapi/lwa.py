@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 
-from airflow_provider_spapi.core.retry import LoggerLike, Retryable, RetrySettings, raise_if_retryable, run_with_retries
+from airflow_provider_spapi.core.retry import LoggerLike, Retryable, RetrySettings, raise_if_retryable, run_with_retries, transport_failure
 from airflow_provider_spapi.core.tokens import Token, new_token
 from airflow_provider_spapi.errors import SPAPI_ERRORS, SpApiAuthError, SpApiClientError, SpApiConfigError, SpApiError, SpApiServerError
 from airflow_provider_spapi.spapi.settings import ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX
@@ -157,8 +157,8 @@ class LwaClient:
                 headers={"Content-Type": "application/x-www-form-urlencoded;charset=UTF-8"},
                 timeout=(self.retry.connect_timeout, self.retry.read_timeout),
             )
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            raise Retryable(f"LWA unreachable ({type(exc).__name__})") from None
+        except requests.RequestException as exc:
+            raise transport_failure(exc, "LWA", SPAPI_ERRORS) from None
         raise_if_retryable(response, "LWA answered ")
         if response.status_code != 200:
             raise _error(response, grant)
