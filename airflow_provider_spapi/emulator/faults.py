@@ -9,6 +9,9 @@ A fault is a dict (from ``--fault`` JSON, ``POST /_emulator/config {"faults": [.
     ``status``: answer ``status`` with an SP-API error body (429 ``QuotaExceeded``, 500
     ``InternalFailure``, 503 ``ServiceUnavailable``, …; an LWA error body on the token endpoint).
     ``reset``: close the connection without answering (the client sees a connection error).
+    ``lost``: *process* the request (the call takes effect: a feed is created, a label bought), then
+    wait ``seconds`` (past the client's read timeout, to stage a timeout) and close the connection
+    without answering: Amazon acted, the answer never arrived.
     ``delay``: wait ``seconds`` then answer normally.
     ``truncate``: send a document with the full Content-Length but close after about half of it.
     ``expired_url``: answer a document URL with S3's 403 ``AccessDenied`` "Request has expired".
@@ -34,9 +37,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-FaultKind = Literal["status", "reset", "delay", "truncate", "expired_url"]
-FAULT_KINDS: tuple[str, ...] = ("status", "reset", "delay", "truncate", "expired_url")
-#: Kinds that end the request before it is handled (``delay`` only slows it down).
+FaultKind = Literal["status", "reset", "delay", "truncate", "expired_url", "lost"]
+FAULT_KINDS: tuple[str, ...] = ("status", "reset", "delay", "truncate", "expired_url", "lost")
+#: Kinds that end the request before it is handled (``delay`` only slows it down; ``lost`` acts after it).
 TERMINAL_KINDS = frozenset({"status", "reset"})
 DOCUMENT_KINDS = frozenset({"truncate", "expired_url"})
 
@@ -63,6 +66,8 @@ class Fault:
 
     def applies_to(self, target: Target, path: str, operation_names: tuple[str, ...]) -> bool:
         if target != "document" and self.kind in DOCUMENT_KINDS:
+            return False
+        if target != "spapi" and self.kind == "lost":
             return False
         if self.path_prefix is not None and not path.startswith(self.path_prefix):
             return False
@@ -92,7 +97,7 @@ class Fault:
         if self.kind == "status":
             out["status"] = self.status
             out["include_rate_header"] = self.include_rate_header
-        if self.kind == "delay":
+        if self.kind in ("delay", "lost"):
             out["seconds"] = self.seconds
         return out
 

@@ -4,7 +4,8 @@
 * ``POST /auth/o2/token``: Login with Amazon.
 * ``/_documents/<id>``: pre-signed document URLs (GET downloads, PUT feed uploads; no token).
 * anything else: SP-API. The path must be an operation of the catalog (else 404 ``NotFound``),
-  then: faults → ``x-amz-access-token`` → authorisation (grantless scopes, RDT coverage) → the
+  then: faults (a ``lost`` fault lets the call through, then drops its answer) → ``x-amz-access-token``
+  → authorisation (grantless scopes, RDT coverage) → the
   usage-plan bucket (429 ``QuotaExceeded``) → the operation's handler, or Amazon's static sandbox
   case for an operation without one. ``x-amzn-RateLimit-Limit`` goes on 2xx, 400 and 404 answers
   of calls that passed the bucket, unless ``rate_limit_header`` is ``never``.
@@ -26,7 +27,7 @@ from airflow_provider_spapi.emulator.responses import ApiError, Request, Respons
 from airflow_provider_spapi.emulator.sandbox import sandbox_response
 from airflow_provider_spapi.emulator.state import EmulatorState
 from airflow_provider_spapi.emulator.throttle import format_rate
-from airflow_provider_spapi.spapi.catalog import find_operation
+from airflow_provider_spapi.spapi.catalog import Operation, find_operation
 
 ADMIN_PREFIX = "/_emulator/"
 LWA_PATH = "/auth/o2/token"
@@ -139,8 +140,11 @@ def sp_api(state: EmulatorState, request: Request) -> Response:
         error = ApiError(404, "NotFound", "Resource not found.", f"No SP-API operation answers {request.method} {request.path}.")
         return sp_api_error(error, headers)
     state.counters.add("requests", operation.key)
-    options = state.options
     fault = _fire(state, "spapi", request, (operation.name, operation.key))
+    if fault is not None and fault.kind == "lost":
+        _handle(state, request, operation, headers)  # Amazon acts on the request ...
+        time.sleep(fault.seconds)  # ... takes long enough for the client's read timeout, if asked ...
+        return Response(0, reset=True)  # ... and the answer never arrives
     if fault is not None:
         if fault.kind == "reset":
             return Response(0, reset=True)
@@ -148,6 +152,12 @@ def sp_api(state: EmulatorState, request: Request) -> Response:
         if fault.include_rate_header:
             response.headers[RATE_HEADER] = format_rate(state.throttler.plan(operation)[0])
         return response
+    return _handle(state, request, operation, headers)
+
+
+def _handle(state: EmulatorState, request: Request, operation: Operation, headers: dict[str, str]) -> Response:
+    """Authenticate, authorise, throttle and answer one SP-API call (the part a ``lost`` fault still carries out)."""
+    options = state.options
     rate: float | None = None
     try:
         grant = authenticate(state.tokens, request.header("x-amz-access-token"), time.time())

@@ -11,16 +11,21 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
 from airflow_provider_spapi._compat import BaseHook, mask_secret
+from airflow_provider_spapi.core.retry import RetrySettings
 from airflow_provider_spapi.core.tokens import fingerprint
 from airflow_provider_spapi.errors import SpApiError
 from airflow_provider_spapi.provider_info import CONN_TYPE, CONNECTION_FIELDS, HOOK_NAME, UI_FIELD_BEHAVIOUR
 from airflow_provider_spapi.spapi.client import SpApiClient
 from airflow_provider_spapi.spapi.expiry import ExpiryStatus, credential_expiries, due_warnings
 from airflow_provider_spapi.spapi.settings import SpApiSettings, parse_settings
+
+#: The Test button's retry budget: two attempts within ten seconds, each request at most ten seconds.
+TEST_CONNECTION_RETRY = RetrySettings(max_attempts=2, max_retry_seconds=10.0, connect_timeout=5.0, read_timeout=10.0)
 
 # Connections whose expiry warnings this process has logged already (fingerprints, not ids or secrets).
 _warned: set[str] = set()
@@ -148,14 +153,19 @@ class SpApiHook(BaseHook):
             self.log.warning("Connection %s: %s", self.spapi_conn_id, status.message())
 
     def test_connection(self) -> tuple[bool, str]:
-        """The UI's Test button: mint a token and make one cheap call (a grantless mint without a refresh token)."""
+        """The UI's Test button: mint a token and make one cheap call (a grantless mint without a refresh token).
+
+        It runs with :data:`TEST_CONNECTION_RETRY`, not the connection's budget: a person is waiting
+        for the answer, and a fault that minutes of retries would absorb is worth reporting.
+        """
         try:
             settings = self.settings
+            client = SpApiClient(replace(settings, retry=TEST_CONNECTION_RETRY), logger=self.log, on_token=mask_secret)
             if settings.refresh_token:
-                self.request("GET", "/sellers/v1/marketplaceParticipations")
+                client.request("GET", "/sellers/v1/marketplaceParticipations")
                 message = "Connection works: minted an LWA access token and called getMarketplaceParticipations."
             else:
-                self.get_access_token("sellingpartnerapi::notifications")
+                client.access_token("sellingpartnerapi::notifications")
                 message = "Connection works for grantless operations: minted a grantless token (no refresh token set)."
         except SpApiError as error:
             return False, str(error)
