@@ -66,3 +66,61 @@ __all__ = [
     "conf",
     "mask_secret",
 ]
+
+
+
+# -- safe writes: failing without retries, task state between tries, the secrets maskers -----------
+# (an appended block; it keeps to the version split above)
+
+import contextlib  # noqa: E402
+import importlib  # noqa: E402
+from typing import Any  # noqa: E402
+
+if AIRFLOW_V_3 or TYPE_CHECKING:
+    from airflow.sdk.exceptions import AirflowFailException
+else:  # pragma: no cover - exercised by the Airflow 2.11 CI job
+    from airflow.exceptions import AirflowFailException
+
+#: Airflow 3.3 keeps key/value state per task instance across its tries: ``context["task_state_store"]``.
+HAS_TASK_STATE_STORE = tuple(int(part) for part in AIRFLOW_VERSION.split(".")[:2]) >= (3, 3)
+
+# Where each Airflow version keeps its secrets-masker singletons, newest first. 3.1+ has two that log
+# separately (the Task SDK's, which redacts task logs, and core's, used by the triggerer); 3.0 and 2.x one.
+_MASKER_MODULES = (
+    ("airflow.sdk._shared.secrets_masker", "airflow._shared.secrets_masker"),
+    ("airflow.sdk.execution_time.secrets_masker",),
+    ("airflow.utils.log.secrets_masker",),
+)
+
+
+def secrets_maskers() -> list[Any]:
+    """Every secrets-masker singleton this process logs through, for the first layout of ``_MASKER_MODULES`` present."""
+    for modules in _MASKER_MODULES:
+        found: list[Any] = []
+        for module in modules:
+            with contextlib.suppress(ImportError, AttributeError):
+                masker = importlib.import_module(module)._secrets_masker()
+                if all(masker is not other for other in found):
+                    found.append(masker)
+        if found:
+            return found
+    return []
+
+
+def supervisor_masks_logs() -> bool:
+    """Whether this process's log lines are masked by a separate supervisor that only learns secrets by value.
+
+    Airflow 3 task processes send their logs unmasked to the task supervisor (one per try), which masks
+    what ``mask_secret`` told it. The triggerer's trigger runner, Airflow 2 and ``dag.test()`` mask in-process.
+    """
+    if not AIRFLOW_V_3:
+        return False
+    try:
+        from airflow.sdk.execution_time import task_runner
+    except ImportError:  # pragma: no cover
+        return False
+    comms = getattr(task_runner, "SUPERVISOR_COMMS", None)
+    return comms is not None and type(comms).__name__ != "TriggerCommsDecoder"
+
+
+__all__ += ["HAS_TASK_STATE_STORE", "AirflowFailException", "secrets_maskers", "supervisor_masks_logs"]

@@ -19,6 +19,7 @@ from airflow_provider_spapi._compat import BaseHook, mask_secret
 from airflow_provider_spapi.core.retry import RetrySettings
 from airflow_provider_spapi.core.tokens import fingerprint
 from airflow_provider_spapi.errors import SpApiError
+from airflow_provider_spapi.hooks._masking import SPAPI_TOKEN_SHAPE, mask_token
 from airflow_provider_spapi.provider_info import CONN_TYPE, CONNECTION_FIELDS, HOOK_NAME, UI_FIELD_BEHAVIOUR
 from airflow_provider_spapi.spapi.client import SpApiClient
 from airflow_provider_spapi.spapi.expiry import ExpiryStatus, credential_expiries, due_warnings
@@ -30,6 +31,11 @@ TEST_CONNECTION_RETRY = RetrySettings(max_attempts=2, max_retry_seconds=10.0, co
 # Connections whose expiry warnings this process has logged already (fingerprints, not ids or secrets).
 _warned: set[str] = set()
 _warned_lock = threading.Lock()
+
+
+def _mask_minted(token: str) -> None:
+    """Every token a client mints is hidden from logs by its shape, so the masker does not grow per token."""
+    mask_token(token, SPAPI_TOKEN_SHAPE)
 
 
 class SpApiHook(BaseHook):
@@ -70,7 +76,7 @@ class SpApiHook(BaseHook):
         Creating it is the hook's first use of the connection: due expiry warnings are logged then, once per process.
         """
         self._warn_expiry_once(self.settings)
-        return SpApiClient(self.settings, logger=self.log, on_token=mask_secret)
+        return SpApiClient(self.settings, logger=self.log, on_token=_mask_minted)
 
     def get_conn(self) -> SpApiClient:
         return self.client
@@ -160,7 +166,7 @@ class SpApiHook(BaseHook):
         """
         try:
             settings = self.settings
-            client = SpApiClient(replace(settings, retry=TEST_CONNECTION_RETRY), logger=self.log, on_token=mask_secret)
+            client = SpApiClient(replace(settings, retry=TEST_CONNECTION_RETRY), logger=self.log, on_token=_mask_minted)
             if settings.refresh_token:
                 client.request("GET", "/sellers/v1/marketplaceParticipations")
                 message = "Connection works: minted an LWA access token and called getMarketplaceParticipations."
