@@ -68,11 +68,11 @@ __all__ = [
 ]
 
 
-
 # -- safe writes: failing without retries, task state between tries, the secrets maskers -----------
 # (an appended block; it keeps to the version split above)
 
 import contextlib  # noqa: E402
+import hashlib  # noqa: E402
 import importlib  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -123,4 +123,57 @@ def supervisor_masks_logs() -> bool:
     return comms is not None and type(comms).__name__ != "TriggerCommsDecoder"
 
 
-__all__ += ["HAS_TASK_STATE_STORE", "AirflowFailException", "secrets_maskers", "supervisor_masks_logs"]
+if AIRFLOW_V_3 or TYPE_CHECKING:
+    from airflow.sdk import Variable as _Variable
+else:  # pragma: no cover - exercised by the Airflow 2.11 CI job
+    from airflow.models import Variable as _Variable
+
+
+class JobMemory:
+    """Where a task keeps the id of the job it created, so that its next try finds it (ids only, never secrets).
+
+    Airflow 3.3+: the task state store, which Airflow keeps per task instance across tries and clears
+    with the DAG run. Earlier versions have no such store (XCom of a failed try is cleared on retry),
+    so the id goes into an Airflow Variable named after the task instance; the operator deletes it
+    once the job is finished with.
+    """
+
+    def __init__(self, context: Any, key: str) -> None:
+        self._store = context.get("task_state_store") if HAS_TASK_STATE_STORE else None
+        self._key = key
+        ti = context.get("ti") or context.get("task_instance")
+        ids = (ti.dag_id, ti.run_id, ti.task_id, str(getattr(ti, "map_index", -1))) if ti is not None else None
+        digest = hashlib.sha256("\x00".join(ids).encode("utf-8")).hexdigest()[:24] if ids else ""
+        self._variable = f"spapi_job.{ids[0]}.{ids[2]}.{digest}"[:250] if ids else None
+
+    @property
+    def available(self) -> bool:
+        return self._store is not None or self._variable is not None
+
+    @property
+    def where(self) -> str:
+        return "the task state store" if self._store is not None else f"Airflow Variable {self._variable}"
+
+    def get(self) -> str | None:
+        if self._store is not None:
+            value = self._store.get(self._key)
+        elif self._variable is not None:
+            value = _Variable.get(self._variable, None)  # the default, positional on 2.x (default_var) and 3.x (default)
+        else:
+            return None
+        return str(value) if value else None
+
+    def set(self, job_id: str) -> None:
+        if self._store is not None:
+            self._store.set(self._key, job_id)
+        elif self._variable is not None:
+            _Variable.set(self._variable, job_id, description="Job id kept between tries by airflow-provider-spapi")
+
+    def forget(self) -> None:
+        if self._store is not None:
+            self._store.delete(self._key)
+        elif self._variable is not None:
+            _Variable.delete(self._variable)
+
+
+__all__ += ["HAS_TASK_STATE_STORE", "AirflowFailException", "JobMemory", "secrets_maskers", "supervisor_masks_logs"]

@@ -4,21 +4,38 @@ Waiting comes in two modes. Deferrable (default: ``[operators] default_deferrabl
 the wait to :class:`~airflow_provider_spapi.triggers.processing.SpApiProcessingTrigger` and frees
 its worker slot until Amazon is done. Blocking: the task polls in place. Either way the result
 reaches :meth:`SpApiProcessingOperator.finish`.
+
+A job is created once per task instance, not once per try: :meth:`~SpApiProcessingOperator.start_or_resume`
+keeps its id where Airflow keeps state between tries (:class:`~airflow_provider_spapi._compat.JobMemory`),
+and a retry reconnects to it. Errors no retry can fix (configuration, a job Amazon finished as failed,
+a write that may have been applied) fail the task without retries. ``on_kill`` cancels the job.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_spapi._compat import BaseOperator, Context, ObjectStoragePath, conf
-from airflow_provider_spapi.errors import SpApiConfigError, SpApiError
+from airflow_provider_spapi._compat import (
+    AirflowFailException,
+    AirflowSkipException,
+    BaseOperator,
+    Context,
+    JobMemory,
+    ObjectStoragePath,
+    conf,
+)
+from airflow_provider_spapi.core.errors import ApiError
+from airflow_provider_spapi.core.retry import OUTCOME_UNKNOWN
+from airflow_provider_spapi.errors import SpApiConfigError, SpApiError, SpApiProcessingError
 from airflow_provider_spapi.hooks.spapi import SpApiHook
+from airflow_provider_spapi.spapi import workflows
 from airflow_provider_spapi.spapi.workflows import Kind, ProcessingStatus, processing_status
 from airflow_provider_spapi.triggers.processing import SpApiProcessingTrigger, status_from_event
 
@@ -39,6 +56,52 @@ def seconds(value: float | timedelta, argument: str) -> float:
     if isinstance(number, bool) or not isinstance(number, (int, float)) or number <= 0:
         raise SpApiConfigError(f"Argument '{argument}' must be a positive number of seconds or a timedelta, not {value!r}.")
     return float(number)
+
+
+#: Job statuses a retry must not reconnect to: the task that saw them failed or skipped for good, so a
+#: later try (a cleared task) asks Amazon for a new job.
+ABANDONED_STATUSES = frozenset({"CANCELLED", "FATAL"})
+
+
+def _is_final(error: BaseException) -> bool:
+    """Whether a retry of the task cannot fix ``error``: bad input, a job Amazon failed, or a write that may have been applied."""
+    return isinstance(error, (SpApiConfigError, SpApiProcessingError)) or (isinstance(error, ApiError) and error.code == OUTCOME_UNKNOWN)
+
+
+_final_classes: dict[type[ApiError], type[ApiError]] = {}
+
+
+def _final_class(cls: type[ApiError]) -> type[ApiError]:
+    """``cls`` that is also Airflow's fail-without-retry exception: ``except SpApiProcessingError`` still catches it."""
+    if cls not in _final_classes:
+
+        def __reduce__(self: ApiError) -> tuple[Any, ...]:
+            # Crossing a process boundary it becomes the plain error again (this class cannot be imported by name).
+            rebuild = partial(cls, status=self.status, code=self.code, request_id=self.request_id, operation=self.operation)
+            return (rebuild, (self.message,))
+
+        _final_classes[cls] = type(cls.__name__, (cls, AirflowFailException), {"__module__": cls.__module__, "__reduce__": __reduce__})
+    return _final_classes[cls]
+
+
+def fail_without_retry(error: ApiError) -> ApiError:
+    """The same error, raised so that Airflow fails the task at once instead of retrying it."""
+    final = _final_class(type(error))(
+        error.message, status=error.status, code=error.code, request_id=error.request_id, operation=error.operation
+    )
+    final.__cause__ = error.__cause__
+    return final
+
+
+@contextmanager
+def failing_fast() -> Iterator[None]:
+    """Re-raise errors no retry can fix (see :func:`_is_final`) as fail-without-retry errors of the same class."""
+    try:
+        yield
+    except ApiError as error:
+        if _is_final(error) and not isinstance(error, AirflowFailException):
+            raise fail_without_retry(error) from error.__cause__
+        raise
 
 
 class SpApiProcessingOperator(BaseOperator):
@@ -75,9 +138,59 @@ class SpApiProcessingOperator(BaseOperator):
         """The id of the job this task created on an earlier try, else ``start()``'s new one.
 
         Every job-creating operator (reports, feeds, Data Kiosk queries) goes through here, so a task
-        retried by Airflow reconnects to its job instead of asking Amazon for a second one.
+        retried by Airflow reconnects to its job instead of asking Amazon for a second one. The id is
+        kept before the first poll (:class:`~airflow_provider_spapi._compat.JobMemory`), and forgotten
+        once the task is done with the job (:meth:`done_with_job`). A kept job Amazon cancelled or
+        failed is not reconnected to: that try failed or skipped for good, so a cleared task starts over.
         """
-        return start()
+        self._job_memory = JobMemory(context, f"spapi_{self.kind}_id")
+        kept = self._job_memory.get()
+        if kept:
+            status = processing_status(self.hook.client, self.kind, kept)
+            if status.status not in ABANDONED_STATUSES:
+                self.log.info("Resuming %s %s (%s), created by an earlier try of this task", self.kind, kept, status.status)
+                self._job_id = kept
+                return kept
+            self.log.info("The %s %s kept by an earlier try ended %s; starting a new one", self.kind, kept, status.status)
+        job_id = start()
+        self._job_id = job_id
+        if self._job_memory.available:
+            self._job_memory.set(job_id)
+            self.log.info("Kept %s id %s in %s, so that a retry resumes it", self.kind, job_id, self._job_memory.where)
+        return job_id
+
+    def done_with_job(self) -> None:
+        """Forget the kept job id: the task finished with the job (succeeded, skipped, or failed for good)."""
+        memory: JobMemory | None = getattr(self, "_job_memory", None)
+        if memory is not None and memory.available:
+            memory.forget()
+
+    def on_kill(self) -> None:
+        """Cancel the job this try created or resumed (Amazon cancels only a job still IN_QUEUE; later ones run on).
+
+        A cancelled job is forgotten; one Amazon would not cancel stays kept, so a retry resumes it.
+        """
+        job_id: str | None = getattr(self, "_job_id", None)
+        if not job_id or workflows.WORKFLOWS[self.kind].cancel_path is None:
+            return
+        try:
+            workflows.cancel(self.hook.client, self.kind, job_id)
+        except SpApiError as error:
+            self.log.warning("Could not cancel %s %s: %s", self.kind, job_id, error)
+            return
+        self.log.info("Cancelled %s %s", self.kind, job_id)
+        self.done_with_job()
+
+    def _finish_once(self, context: Context, status: ProcessingStatus) -> Any:
+        """:meth:`finish`, failing without retries where no retry can help, and forgetting the job unless a retry needs it."""
+        try:
+            with failing_fast():
+                result = self.finish(context, status)
+        except (AirflowSkipException, AirflowFailException):
+            self.done_with_job()
+            raise
+        self.done_with_job()
+        return result
 
     def wait_then_finish(self, context: Context, job_id: str) -> Any:
         """Wait for ``job_id`` (deferring when asked) and return what :meth:`finish` returns."""
@@ -97,15 +210,15 @@ class SpApiProcessingOperator(BaseOperator):
         while True:
             status = processing_status(self.hook.client, self.kind, job_id)
             if status.finished:
-                return self.finish(context, status)
+                return self._finish_once(context, status)
             if time.monotonic() + self.poll_interval > deadline:
                 raise self._timed_out(job_id, status.status)
             self.log.info("%s %s is %s; next poll in %ss", self.kind.title(), job_id, status.status, self.poll_interval)
             time.sleep(self.poll_interval)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
-        """Resume after the trigger fired: finish on a final status, fail on an error or timeout."""
-        return self.finish(context, status_from_event(event))
+        """Resume after the trigger fired: finish on a final status, fail on an error or timeout (a retry resumes the job)."""
+        return self._finish_once(context, status_from_event(event))
 
     def _timed_out(self, job_id: str, last_status: str) -> SpApiError:
         return SpApiError(

@@ -9,7 +9,7 @@ from typing import Any
 
 from airflow_provider_spapi._compat import Context
 from airflow_provider_spapi.errors import SpApiProcessingError
-from airflow_provider_spapi.operators.base import SpApiProcessingOperator, storage_path
+from airflow_provider_spapi.operators.base import SpApiProcessingOperator, failing_fast, storage_path
 from airflow_provider_spapi.spapi import workflows
 from airflow_provider_spapi.spapi.workflows import ProcessingStatus
 
@@ -59,8 +59,14 @@ class SpApiFeedOperator(SpApiProcessingOperator):
         self.fail_on_errors = fail_on_errors
 
     def execute(self, context: Context) -> Any:
-        if self.output_path is not None:
-            storage_path(self.output_path)
+        with failing_fast():
+            if self.output_path is not None:
+                storage_path(self.output_path)
+            feed_id = self.start_or_resume(context, self._submit)
+            return self.wait_then_finish(context, feed_id)
+
+    def _submit(self) -> str:
+        """The job's start: createFeedDocument, upload, createFeed (run once per task instance, not per try)."""
         feed_id, sent = workflows.submit_feed(
             self.hook.client,
             self.feed_type,
@@ -70,7 +76,7 @@ class SpApiFeedOperator(SpApiProcessingOperator):
             feed_options=self.feed_options,
         )
         self.log.info("Uploaded %d bytes and created feed %s (%s)", sent, feed_id, self.feed_type)
-        return self.wait_then_finish(context, feed_id)
+        return feed_id
 
     def finish(self, context: Context, status: ProcessingStatus) -> Any:
         if status.status != "DONE":

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from airflow_provider_spapi._compat import AirflowSkipException, Context
 from airflow_provider_spapi.errors import SpApiConfigError, SpApiProcessingError
-from airflow_provider_spapi.operators.base import SpApiProcessingOperator, storage_path
+from airflow_provider_spapi.operators.base import SpApiProcessingOperator, failing_fast, storage_path
 from airflow_provider_spapi.spapi import workflows
 from airflow_provider_spapi.spapi.workflows import ProcessingStatus
 
@@ -63,20 +63,21 @@ class SpApiReportOperator(SpApiProcessingOperator):
         self.on_cancelled = on_cancelled
 
     def execute(self, context: Context) -> Any:
-        storage_path(self.output_path)  # a bad destination fails here, before Amazon starts a report
-        report_id = self.start_or_resume(
-            context,
-            lambda: workflows.create_report(
-                self.hook.client,
-                self.report_type,
-                marketplace_ids=self.marketplace_ids,
-                data_start_time=self.data_start_time,
-                data_end_time=self.data_end_time,
-                report_options=self.report_options,
-            ),
-        )
-        self.log.info("Requested report %s (%s)", report_id, self.report_type)
-        return self.wait_then_finish(context, report_id)
+        with failing_fast():
+            storage_path(self.output_path)  # a bad destination fails here, before Amazon starts a report
+            report_id = self.start_or_resume(
+                context,
+                lambda: workflows.create_report(
+                    self.hook.client,
+                    self.report_type,
+                    marketplace_ids=self.marketplace_ids,
+                    data_start_time=self.data_start_time,
+                    data_end_time=self.data_end_time,
+                    report_options=self.report_options,
+                ),
+            )
+            self.log.info("Report %s (%s)", report_id, self.report_type)
+            return self.wait_then_finish(context, report_id)
 
     def finish(self, context: Context, status: ProcessingStatus) -> Any:
         client = self.hook.client

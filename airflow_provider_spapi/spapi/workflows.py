@@ -29,16 +29,21 @@ TERMINAL_STATUSES = frozenset({"DONE", "CANCELLED", "FATAL"})
 
 @dataclass(frozen=True)
 class Workflow:
-    """Where one kind of asynchronous job is polled and where its result document is fetched."""
+    """Where one kind of asynchronous job is polled, where its result document is fetched, and how it is cancelled."""
 
     status_path: str
     document_key: str
     document_path: str
+    cancel_path: str | None = None  # DELETE this to cancel the job (Amazon cancels only a job still IN_QUEUE)
 
 
 WORKFLOWS: dict[Kind, Workflow] = {
-    "report": Workflow("/reports/2021-06-30/reports/{id}", "reportDocumentId", "/reports/2021-06-30/documents/{id}"),
-    "feed": Workflow("/feeds/2021-06-30/feeds/{id}", "resultFeedDocumentId", "/feeds/2021-06-30/documents/{id}"),
+    "report": Workflow(
+        "/reports/2021-06-30/reports/{id}", "reportDocumentId", "/reports/2021-06-30/documents/{id}", "/reports/2021-06-30/reports/{id}"
+    ),
+    "feed": Workflow(
+        "/feeds/2021-06-30/feeds/{id}", "resultFeedDocumentId", "/feeds/2021-06-30/documents/{id}", "/feeds/2021-06-30/feeds/{id}"
+    ),
 }
 
 
@@ -108,6 +113,14 @@ def processing_status(client: SpApiClient, kind: Kind, job_id: str) -> Processin
         raise SpApiServerError(f"get{kind.title()} answered without a processingStatus.", operation=f"get{kind.title()}")
     document_id = answer.get(workflow.document_key)
     return ProcessingStatus(kind=kind, job_id=job_id, status=status, document_id=str(document_id) if document_id else None)
+
+
+def cancel(client: SpApiClient, kind: Kind, job_id: str) -> None:
+    """cancelReport, cancelFeed (or the kind's cancel operation): ask Amazon to drop a job that has not started."""
+    path = WORKFLOWS[kind].cancel_path
+    if path is None:
+        raise SpApiConfigError(f"A {kind} cannot be cancelled through SP-API.")
+    client.request("DELETE", path.format(id=_id(job_id, f"{kind}_id")))
 
 
 def document_ref(client: SpApiClient, kind: Kind, document_id: str, *, restricted: bool = False) -> DocumentRef:
