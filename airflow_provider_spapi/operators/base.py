@@ -114,6 +114,9 @@ class SpApiProcessingOperator(BaseOperator):
     """
 
     kind: Kind
+    # The job this try created or resumed, and where its id is kept between tries (set by start_or_resume).
+    _job_id: str | None = None
+    _job_memory: JobMemory | None = None
 
     def __init__(
         self,
@@ -143,7 +146,7 @@ class SpApiProcessingOperator(BaseOperator):
         once the task is done with the job (:meth:`done_with_job`). A kept job Amazon cancelled or
         failed is not reconnected to: that try failed or skipped for good, so a cleared task starts over.
         """
-        self._job_memory = JobMemory(context, f"spapi_{self.kind}_id")
+        self._job_memory = JobMemory(context, self._memory_key)
         kept = self._job_memory.get()
         if kept:
             status = processing_status(self.hook.client, self.kind, kept)
@@ -159,18 +162,21 @@ class SpApiProcessingOperator(BaseOperator):
             self.log.info("Kept %s id %s in %s, so that a retry resumes it", self.kind, job_id, self._job_memory.where)
         return job_id
 
+    @property
+    def _memory_key(self) -> str:
+        return f"spapi_{self.kind}_id"
+
     def done_with_job(self) -> None:
         """Forget the kept job id: the task finished with the job (succeeded, skipped, or failed for good)."""
-        memory: JobMemory | None = getattr(self, "_job_memory", None)
-        if memory is not None and memory.available:
-            memory.forget()
+        if self._job_memory is not None and self._job_memory.available:
+            self._job_memory.forget()
 
     def on_kill(self) -> None:
         """Cancel the job this try created or resumed (Amazon cancels only a job still IN_QUEUE; later ones run on).
 
         A cancelled job is forgotten; one Amazon would not cancel stays kept, so a retry resumes it.
         """
-        job_id: str | None = getattr(self, "_job_id", None)
+        job_id = self._job_id
         if not job_id or workflows.WORKFLOWS[self.kind].cancel_path is None:
             return
         try:
@@ -218,6 +224,8 @@ class SpApiProcessingOperator(BaseOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
         """Resume after the trigger fired: finish on a final status, fail on an error or timeout (a retry resumes the job)."""
+        self._job_memory = JobMemory(context, self._memory_key)  # a new instance of the operator runs this
+        self._job_id = str(event.get("job_id") or "") or None
         return self._finish_once(context, status_from_event(event))
 
     def _timed_out(self, job_id: str, last_status: str) -> SpApiError:
