@@ -25,10 +25,8 @@ def airflow_task_log(lines: list[str]) -> str:
     Airflow 3: the Task SDK's structlog processors (those of the task supervisor's log file and the
     triggerer), masking included. Airflow 2: the ``airflow.task`` logger with its secrets-masker filter.
     """
-    out = io.StringIO()
     if AIRFLOW_V_3:
         import structlog
-
         from airflow.sdk.log import logging_processors
 
         binary = io.BytesIO()  # the JSON renderer emits bytes, as into the task's log file
@@ -40,6 +38,7 @@ def airflow_task_log(lines: list[str]) -> str:
         return binary.getvalue().decode("utf-8")
     from airflow.utils.log.secrets_masker import _secrets_masker  # type: ignore[attr-defined]
 
+    out = io.StringIO()
     handler = logging.StreamHandler(out)
     handler.addFilter(_secrets_masker())
     task_logger = logging.getLogger("airflow.task.spapi_masking_test")

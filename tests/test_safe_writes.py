@@ -7,6 +7,7 @@ raw socket server): a ``lost`` fault makes the emulator act on a request and the
 from __future__ import annotations
 
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -307,3 +308,43 @@ def test_the_test_button_gives_up_quickly(emu: Emulator, spapi_conn: Any) -> Non
 
     assert not ok and "503" in message
     assert requests_to(emu, "getMarketplaceParticipations") <= 2  # the connection's budget allows 8 attempts
+
+
+# -- restricted bodies stay out of the metadata DB --------------------------------------------------
+
+
+def test_the_body_of_a_restricted_call_is_not_stored_as_a_rendered_field(airflow_db: Path, emu: Emulator, spapi_conn: Any) -> None:
+    import pendulum
+    from dagrun import run_dag
+
+    from airflow_provider_spapi._compat import AIRFLOW_V_3
+    from airflow_provider_spapi.operators.spapi import SpApiOperator
+
+    if AIRFLOW_V_3:
+        from airflow.sdk import DAG
+    else:
+        from airflow import DAG
+
+    address = {"Name": "Jane PII-MARKER Doe", "AddressLine1": "1 Private Lane", "City": "Seattle", "PostalCode": "98101"}
+    body = {"ShipmentRequestDetails": {"AmazonOrderId": "{{ params.order_id }}", "ShipFromAddress": address}}
+    with DAG("test_restricted_body_not_rendered", start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), schedule=None) as dag:
+        SpApiOperator(
+            task_id="label",
+            method="POST",
+            path=SHIPMENTS,
+            body=body,
+            params={"order_id": "111-0000000-0000001"},
+            output_path=str(airflow_db / "label.jsonl"),
+        )
+
+    dag_run = run_dag(dag)
+
+    with sqlite3.connect(airflow_db / "airflow.db") as db:
+        rows = db.execute(
+            "SELECT rendered_fields FROM rendered_task_instance_fields WHERE dag_id = ? AND run_id = ?", (dag.dag_id, dag_run.run_id)
+        ).fetchall()
+    assert rows, "Airflow stored no rendered fields for the task"
+    stored = str(rows[0][0])
+    assert SHIPMENTS in stored  # the other fields are rendered and stored as usual
+    assert "PII-MARKER" not in stored and "Private Lane" not in stored
+    assert requests_to(emu, "createShipment") == 1  # the call itself was made, with its body

@@ -45,7 +45,8 @@ class SpApiOperator(BaseOperator):
     :param path: the operation's path, e.g. ``/orders/v0/orders`` (templated).
     :param query_params: query parameters; lists are sent comma-separated (templated). Named so as
         not to clash with every operator's ``params``.
-    :param body: JSON body (templated).
+    :param body: JSON body (templated; for a restricted operation rendered at run time only, so the
+        personal data in it never lands in Airflow's rendered-fields table).
     :param data_elements: restricted data elements, e.g. ``["buyerInfo", "shippingAddress"]`` (templated).
     :param restricted: force (True) or forbid (False) a Restricted Data Token; None decides from the catalog.
     :param grantless_scope: call with a grantless token of this scope (grantless operations get theirs automatically).
@@ -89,15 +90,26 @@ class SpApiOperator(BaseOperator):
         self.output_path = output_path
         self.token_key = token_key
         self.spapi_conn_id = spapi_conn_id
+        if self._body_holds_pii():
+            # Airflow stores every rendered template field in its metadata DB (the UI's "Rendered Template"):
+            # the body of a restricted call (a shipment's addresses) must not go there. It is rendered in execute().
+            self.template_fields = tuple(field for field in type(self).template_fields if field != "body")
+
+    def _body_holds_pii(self) -> bool:
+        """Whether this call is restricted, as far as the (unrendered) arguments tell: then its body is personal data."""
+        if self.restricted or self.data_elements:
+            return True
+        operation = catalog.find_operation(self.method, self.path) if isinstance(self.path, str) and "{{" not in self.path else None
+        return operation is not None and operation.restricted == "always"
 
     @cached_property
     def hook(self) -> SpApiHook:
         return SpApiHook(self.spapi_conn_id)
 
-    def _call_kwargs(self) -> dict[str, Any]:
+    def _call_kwargs(self, body: Any) -> dict[str, Any]:
         return {
             "params": self.query_params,
-            "json": self.body,
+            "json": body,
             "data_elements": self.data_elements,
             "restricted": self.restricted,
             "grantless_scope": self.grantless_scope,
@@ -126,11 +138,13 @@ class SpApiOperator(BaseOperator):
 
     def execute(self, context: Context) -> Any:
         self._check_arguments()
+        # A private body is rendered here, into a local: never onto the task, never into the rendered fields.
+        body = self.body if "body" in self.template_fields else self.render_template(self.body, context)
         pages: Iterable[dict[str, Any]]
         if self.paginate:
-            pages = self.hook.paginate(self.method, self.path, token_key=self.token_key, **self._call_kwargs())
+            pages = self.hook.paginate(self.method, self.path, token_key=self.token_key, **self._call_kwargs(body))
         else:
-            pages = [self.hook.request(self.method, self.path, **self._call_kwargs())]
+            pages = [self.hook.request(self.method, self.path, **self._call_kwargs(body))]
         try:
             if self.output_path is None:
                 result = list(pages)
