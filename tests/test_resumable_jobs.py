@@ -141,3 +141,15 @@ def test_on_kill_cancels_the_report_the_task_created(emu: Emulator, spapi_conn: 
     assert isinstance(outcome[0], AirflowSkipException)  # the next poll found it CANCELLED
     report_id = getattr(operator, "_job_id", None)
     assert report_id and emu.state.reports_api.book.get(report_id, seed.SELLING_PARTNER_ID, "Report").status == "CANCELLED"
+
+
+def test_a_rotation_whose_answer_was_lost_fails_without_retries(home: Path, emu: Emulator, spapi_conn: Any) -> None:
+    from airflow_provider_spapi.operators.credentials import SpApiRotateClientSecretOperator
+
+    emu.configure(faults=[{"kind": "status", "status": 500, "operation": "rotateApplicationClientSecret", "count": 5}])
+
+    dag_run = run_dag(one_task_dag("test_resume_rotation", lambda: SpApiRotateClientSecretOperator(task_id="rotate", **RETRY_ONCE)))
+
+    assert state_of(dag_run, "rotate") == "failed"
+    assert tries(dag_run, "rotate") == 1  # a retry would ask Amazon for yet another secret
+    assert requests_to(emu, "rotateApplicationClientSecret") == 1

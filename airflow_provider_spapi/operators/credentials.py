@@ -17,6 +17,7 @@ from airflow_provider_spapi._compat import BaseOperator, Context
 from airflow_provider_spapi.core.expiry import ExpiryStatus
 from airflow_provider_spapi.errors import SpApiAuthError, SpApiConfigError
 from airflow_provider_spapi.hooks.spapi import SpApiHook
+from airflow_provider_spapi.operators.base import failing_fast
 
 ROTATION_PATH = "/applications/2023-11-30/clientSecret"
 
@@ -107,7 +108,9 @@ class SpApiRotateClientSecretOperator(BaseOperator):
 
     def execute(self, context: Context) -> None:
         hook = SpApiHook(self.spapi_conn_id)
-        hook.request("POST", ROTATION_PATH)
+        # Not idempotent: an answer lost after Amazon rotated fails the task without retries (a retry would rotate again).
+        with failing_fast():
+            hook.request("POST", ROTATION_PATH)
         self.log.info(
             "Amazon accepted the rotation of the LWA client secret of connection %s. The new secret arrives in the "
             "APPLICATION_OAUTH_CLIENT_NEW_SECRET notification; the old one keeps working for 7 days.",
