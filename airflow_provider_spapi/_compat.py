@@ -173,7 +173,9 @@ class JobMemory:
         if self._store is not None:
             self._store.delete(self._key)
         elif self._variable is not None:
-            _Variable.delete(self._variable)
+            # A Task SDK before Variable.delete (early 3.0) leaves the id behind: harmless, the job is final.
+            with contextlib.suppress(AttributeError, NotImplementedError):
+                _Variable.delete(self._variable)
 
 
 __all__ += ["HAS_TASK_STATE_STORE", "AirflowFailException", "JobMemory", "secrets_maskers", "supervisor_masks_logs"]
