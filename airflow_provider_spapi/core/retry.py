@@ -98,6 +98,30 @@ def raise_if_retryable(response: requests.Response, answered: str = "") -> None:
         )
 
 
+def transport_failure(error: requests.RequestException, what: str, errors: ErrorFamily, operation: str | None = None) -> Exception:
+    """What a ``requests`` exception means for the retry loop: :class:`Retryable` if another try may pass, else a final error.
+
+    TLS and proxy failures are ``ConnectionError`` subclasses but do not pass with time (a missing CA
+    bundle, a refused proxy), so they fail at once with the fix instead of being retried for minutes.
+    The message names only the exception type: ``requests`` puts the URL (a pre-signed one is a
+    credential) into its own text.
+    """
+    if isinstance(error, requests.exceptions.SSLError):
+        return errors.client(
+            f"{what} failed: the TLS handshake was refused (SSLError). Check the CA bundle (REQUESTS_CA_BUNDLE) or a "
+            "TLS-intercepting proxy; retrying will not help.",
+            operation=operation,
+        )
+    if isinstance(error, requests.exceptions.ProxyError):
+        return errors.client(
+            f"{what} failed: the proxy could not be used (ProxyError). Check HTTPS_PROXY / NO_PROXY; retrying will not help.",
+            operation=operation,
+        )
+    if isinstance(error, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)):
+        return Retryable(f"{what} interrupted ({type(error).__name__})")
+    return errors.server(f"{what} failed ({type(error).__name__}).", operation=operation)
+
+
 def _wait(state: tenacity.RetryCallState) -> float:
     error = state.outcome.exception() if state.outcome else None
     if isinstance(error, Retryable):

@@ -8,15 +8,14 @@ reaches :meth:`SpApiProcessingOperator.finish`.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from datetime import timedelta
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 from airflow_provider_spapi._compat import BaseOperator, Context, ObjectStoragePath, conf
+from airflow_provider_spapi.core.storage import as_path
 from airflow_provider_spapi.errors import SpApiConfigError, SpApiError
 from airflow_provider_spapi.hooks.spapi import SpApiHook
 from airflow_provider_spapi.spapi.workflows import Kind, ProcessingStatus, processing_status
@@ -24,13 +23,12 @@ from airflow_provider_spapi.triggers.processing import SpApiProcessingTrigger, s
 
 
 def storage_path(value: Any, argument: str = "output_path") -> Any:
-    """A destination as a path object: ``scheme://…`` strings become ObjectStoragePath, other strings local Paths."""
-    if isinstance(value, (ObjectStoragePath, Path)):
-        return value
-    if isinstance(value, (str, os.PathLike)) and str(value).strip():
-        text = str(value).strip()
-        return ObjectStoragePath(text) if "://" in text else Path(text)
-    raise SpApiConfigError(f"Argument '{argument}' must be a local path or a URL such as s3://bucket/key, not {value!r}.")
+    """A destination as a path object: ``scheme://…`` strings become ObjectStoragePath, other strings local Paths.
+
+    The one conversion of :func:`airflow_provider_spapi.core.storage.as_path`, with Airflow's
+    ObjectStoragePath for URLs, so the core and the operators read the same string the same way.
+    """
+    return as_path(value, argument, url_path=ObjectStoragePath, errors=SpApiConfigError)
 
 
 def seconds(value: float | timedelta, argument: str) -> float:
