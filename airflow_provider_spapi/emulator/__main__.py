@@ -12,6 +12,7 @@ from types import FrameType
 from typing import Any
 
 from airflow_provider_spapi.emulator import Emulator, seed
+from airflow_provider_spapi.emulator.documents import CONTENT_ENCODING_MODES
 
 DESCRIPTION = """\
 Serve a local Amazon Selling Partner API (SP-API) and Login with Amazon (LWA) on one port, to run
@@ -91,6 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=20_000,
         metavar="BYTES",
         help="uncompressed size of generated report documents (default 20000)",
+    )
+    add(
+        "--document-content-encoding",
+        choices=CONTENT_ENCODING_MODES,
+        default="on_request",
+        help="Content-Encoding: gzip on compressed documents: on_request (enableContentEncodingUrlHeader), always (beside "
+        "compressionAlgorithm), or header_only (no compressionAlgorithm, as Data Kiosk) (default on_request)",
     )
     add(
         "--report-outcomes",

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from airflow_provider_spapi.emulator.documents import content_encoding_mode
 from airflow_provider_spapi.emulator.faults import Fault, parse_fault
 
 FINAL_STATUSES = ("DONE", "CANCELLED", "FATAL")
@@ -33,6 +34,7 @@ class Options:
     report_polls: int = 2
     seed: int = 0
     report_document_bytes: int = 20_000
+    document_content_encoding: str = "on_request"
     report_outcomes: dict[str, str] = field(default_factory=dict)
     feed_outcomes: dict[str, str] = field(default_factory=dict)
     usage_plans: dict[str, tuple[float, float]] = field(default_factory=dict)
@@ -144,6 +146,7 @@ _VALIDATORS: dict[str, Any] = {
     "report_polls": _int_at_least(0),
     "seed": _int_at_least(-(2**63)),
     "report_document_bytes": _int_at_least(1),
+    "document_content_encoding": content_encoding_mode,
     "report_outcomes": _outcomes,
     "feed_outcomes": _outcomes,
     "usage_plans": _usage_plans,
