@@ -188,7 +188,7 @@ def test_a_gzip_encoded_body_cut_short_is_retried_then_fails_leaving_nothing(ser
     compressed = gzip.compress(BODY, mtime=0)
     server.answers["doc"] = Answer(compressed, {"Content-Encoding": "gzip"}, cut_after=len(compressed) // 2)
 
-    with pytest.raises(SpApiServerError, match="truncated|interrupted"):
+    with pytest.raises(SpApiServerError, match=r"truncated|interrupted"):
         fetch(server, "doc", tmp_path / "doc.tsv", log[0])
 
     assert server.hits["doc"] == SETTINGS.max_attempts
@@ -217,7 +217,8 @@ def test_an_error_document_cut_short_still_explains_what_arrived(server: Documen
 def test_read_document_decodes_a_gzip_encoded_error_document_up_to_the_limit(server: Documents) -> None:
     server.answers["error"] = Answer(gzip.compress(BODY), {"Content-Encoding": "gzip"})
 
-    text = read_document(DocumentRef("error", server.url("error")), session=requests.Session(), settings=SETTINGS, errors=SPAPI_ERRORS, limit=100)
+    ref = DocumentRef("error", server.url("error"))
+    text = read_document(ref, session=requests.Session(), settings=SETTINGS, errors=SPAPI_ERRORS, limit=100)
 
     assert text == BODY[:100]
 
@@ -231,7 +232,12 @@ def test_a_tls_failure_fails_at_once_with_the_fix(server: Documents, tmp_path: P
 
     with pytest.raises(SpApiClientError, match="TLS") as failure:
         download_document(
-            lambda: DocumentRef("doc", url), tmp_path / "doc", session=requests.Session(), settings=SETTINGS, logger=log[0], errors=SPAPI_ERRORS
+            lambda: DocumentRef("doc", url),
+            tmp_path / "doc",
+            session=requests.Session(),
+            settings=SETTINGS,
+            logger=log[0],
+            errors=SPAPI_ERRORS,
         )
 
     assert "REQUESTS_CA_BUNDLE" in str(failure.value)
@@ -294,9 +300,9 @@ class CountingMemoryFileSystem(MemoryFileSystem):
 
     protocol = "countmem"
     root_marker = "/"
-    store: dict[str, Any] = {}  # noqa: RUF012 - fsspec keeps a memory filesystem's files on the class; this one's own
-    pseudo_dirs = [""]  # noqa: RUF012
-    calls: list[str] = []  # noqa: RUF012
+    store: dict[str, Any] = {}  # fsspec keeps a memory filesystem's files on the class: this one's own
+    pseudo_dirs = [""]
+    calls: list[str] = []
 
     @classmethod
     def _strip_protocol(cls, path: Any) -> str:
