@@ -115,6 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="final status per feed type: DONE, FATAL or CANCELLED (default DONE)",
     )
     add(
+        "--data-kiosk",
+        type=_json,
+        default={},
+        metavar="JSON",
+        help='how Data Kiosk queries end, e.g. \'{"outcome": "DONE", "pages": 2, "records": 5}\' (DONE, NO_DATA, FATAL, CANCELLED)',
+    )
+    add(
         "--usage-plans",
         type=_json,
         default={},

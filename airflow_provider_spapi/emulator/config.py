@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from airflow_provider_spapi.emulator.datakiosk import DataKioskOptions, data_kiosk_option
 from airflow_provider_spapi.emulator.documents import content_encoding_mode
 from airflow_provider_spapi.emulator.faults import Fault, parse_fault
 
@@ -37,6 +38,7 @@ class Options:
     document_content_encoding: str = "on_request"
     report_outcomes: dict[str, str] = field(default_factory=dict)
     feed_outcomes: dict[str, str] = field(default_factory=dict)
+    data_kiosk: dict[str, Any] = field(default_factory=DataKioskOptions().to_json)
     usage_plans: dict[str, tuple[float, float]] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     verbose: bool = False
@@ -149,6 +151,7 @@ _VALIDATORS: dict[str, Any] = {
     "document_content_encoding": content_encoding_mode,
     "report_outcomes": _outcomes,
     "feed_outcomes": _outcomes,
+    "data_kiosk": data_kiosk_option,
     "usage_plans": _usage_plans,
     "faults": _faults,
     "verbose": _bool,

@@ -77,8 +77,13 @@ class SpApiProcessingOperator(BaseOperator):
         """
         return start()
 
-    def wait_then_finish(self, context: Context, job_id: str) -> Any:
-        """Wait for ``job_id`` (deferring when asked) and return what :meth:`finish` returns."""
+    def wait_then_finish(self, context: Context, job_id: str, **resume: Any) -> Any:
+        """Wait for ``job_id`` (deferring when asked) and return what :meth:`finish` returns.
+
+        ``resume`` (JSON-serialisable) reaches :meth:`finish` as keyword arguments, across a deferral
+        too (it rides in the trigger and comes back in its event): how a multi-step job (Data
+        Kiosk's pages) carries what it has done so far.
+        """
         if self.deferrable:
             self.defer(
                 trigger=SpApiProcessingTrigger(
@@ -87,6 +92,7 @@ class SpApiProcessingOperator(BaseOperator):
                     spapi_conn_id=self.spapi_conn_id,
                     poll_interval=self.poll_interval,
                     deadline=time.time() + self.timeout,
+                    resume=resume or None,
                 ),
                 method_name="execute_complete",
                 timeout=timedelta(seconds=self.timeout + self.poll_interval),
@@ -95,7 +101,7 @@ class SpApiProcessingOperator(BaseOperator):
         while True:
             status = processing_status(self.hook.client, self.kind, job_id)
             if status.finished:
-                return self.finish(context, status)
+                return self.finish(context, status, **resume)
             if time.monotonic() + self.poll_interval > deadline:
                 raise self._timed_out(job_id, status.status)
             self.log.info("%s %s is %s; next poll in %ss", self.kind.title(), job_id, status.status, self.poll_interval)
@@ -103,7 +109,7 @@ class SpApiProcessingOperator(BaseOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
         """Resume after the trigger fired: finish on a final status, fail on an error or timeout."""
-        return self.finish(context, status_from_event(event))
+        return self.finish(context, status_from_event(event), **(event.get("resume") or {}))
 
     def _timed_out(self, job_id: str, last_status: str) -> SpApiError:
         return SpApiError(

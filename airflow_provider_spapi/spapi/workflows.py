@@ -11,13 +11,15 @@ each is one :class:`Workflow` row polled by :func:`processing_status`.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal
 
 from airflow_provider_spapi.core.documents import DocumentRef, DownloadResult, download_document, read_document, upload_document
-from airflow_provider_spapi.core.storage import WritablePath, as_path
+from airflow_provider_spapi.core.storage import WritablePath, as_path, atomic_write
 from airflow_provider_spapi.errors import SPAPI_ERRORS, SpApiConfigError, SpApiServerError
 from airflow_provider_spapi.spapi import catalog
 from airflow_provider_spapi.spapi.client import SpApiClient, query_value
@@ -171,17 +173,66 @@ def read_document_text(client: SpApiClient, kind: Kind, document_id: str, *, res
     return raw.decode("utf-8", errors="replace")
 
 
-def create_query(client: SpApiClient, query: str, pagination_token: str | None = None) -> str:
-    """Data Kiosk createQuery (a page after the first with ``pagination_token``); returns the query id."""
+# Data Kiosk's limit on a query, counted after unnecessary whitespace is removed.
+MAX_QUERY_CHARS = 8000
+
+
+def check_query(query: Any) -> str:
+    """A Data Kiosk query as given, or a :class:`SpApiConfigError` naming the argument (raised before any call)."""
     if not isinstance(query, str) or not query.strip():
         raise SpApiConfigError(
-            "Argument 'query' is empty. Pass a Data Kiosk GraphQL query such as 'query { analytics_salesAndTraffic_2023_11_15 { ... } }'."
+            "Argument 'query' is empty. Pass a Data Kiosk GraphQL query such as 'query { analytics_salesAndTraffic_2024_04_24 { … } }'."
         )
-    body: dict[str, Any] = {"query": query}
+    if len("".join(query.split())) > MAX_QUERY_CHARS:
+        raise SpApiConfigError(
+            f"Argument 'query' is longer than Data Kiosk's {MAX_QUERY_CHARS} characters (whitespace aside): ask for fewer fields."
+        )
+    return query
+
+
+def create_query(client: SpApiClient, query: str, pagination_token: str | None = None) -> str:
+    """Data Kiosk createQuery (a page after the first with ``pagination_token``); returns the query id."""
+    body: dict[str, Any] = {"query": check_query(query)}
     if pagination_token:
         body["paginationToken"] = pagination_token
     answer = client.request("POST", DATA_KIOSK_QUERIES, json=body)
     return _id(str(answer.get("queryId", "")), "queryId")
+
+
+@dataclass(frozen=True)
+class PagesResult:
+    """What landed in storage from a paged Data Kiosk result: the path, its bytes and its JSON-lines records."""
+
+    path: str
+    bytes_written: int
+    records: int
+
+
+def download_pages(client: SpApiClient, document_ids: Sequence[str], destination: WritablePath) -> PagesResult:
+    """Data Kiosk documents (one per page, in order) into the one JSON-lines file ``destination``.
+
+    Each page is first downloaded (with retries and fresh URLs) to a local scratch file, then
+    appended to the output, so a retried page never duplicates bytes in it, memory stays flat, and
+    the output appears complete or not at all. No document at all writes an empty file: the query
+    ran and there was no data for the period.
+    """
+    written = records = 0
+    with tempfile.TemporaryDirectory(prefix="spapi-datakiosk-") as scratch, atomic_write(destination) as out:
+        for number, document_id in enumerate(document_ids, 1):
+            page = Path(scratch) / f"page-{number}.jsonl"
+            download(client, "query", document_id, page)
+            last = b"\n"
+            with page.open("rb") as handle:
+                for line in handle:
+                    records += bool(line.strip())
+                    out.write(line)
+                    written += len(line)
+                    last = line[-1:]
+            if last != b"\n":
+                out.write(b"\n")  # the next page's first record starts on its own line
+                written += 1
+            page.unlink()
+    return PagesResult(path=str(destination), bytes_written=written, records=records)
 
 
 def create_feed_document(client: SpApiClient, content_type: str) -> DocumentRef:
