@@ -69,7 +69,7 @@ query SalesAndTrafficByAsin {
     }
   }
 }
-"""
+""".strip()
 
 with DAG(
     dag_id="example_spapi_datakiosk_sales_traffic",
