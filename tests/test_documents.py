@@ -288,6 +288,8 @@ def test_the_operators_and_the_core_read_a_destination_the_same_way(tmp_path: Pa
     for value in (f"file://{tmp_path}/a.tsv", str(tmp_path / "a.tsv"), tmp_path / "a.tsv"):
         assert str(storage_path(value)) == str(as_path(value, url_path=ObjectStoragePath))
     assert isinstance(storage_path(f"file://{tmp_path}/a.tsv"), ObjectStoragePath)
+    with pytest.raises(SpApiConfigError, match="'output_path' is a nosuchscheme:// URL"):
+        storage_path("nosuchscheme://bucket/key")
     with pytest.raises(SpApiConfigError, match="'input_path'"):
         storage_path(None, "input_path")
 

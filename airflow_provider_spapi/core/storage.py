@@ -58,7 +58,8 @@ def as_path(
     ``argument`` names the argument in the error a blank value or an unusable URL raises (``errors`` is the
     platform's ``ConfigError`` class).
     """
-    if isinstance(destination, Path) or hasattr(destination, "fs"):
+    # Checked on the type: ObjectStoragePath.fs is a property that attaches the filesystem (and may raise).
+    if isinstance(destination, Path) or hasattr(type(destination), "fs"):
         return destination
     if isinstance(destination, (str, os.PathLike)) and str(destination).strip():
         text = str(destination).strip()
@@ -69,7 +70,14 @@ def as_path(
                 f"Argument '{argument}' is a URL ({text.split('://', 1)[0]}://…), which needs Airflow's ObjectStoragePath: pass an "
                 "ObjectStoragePath, or use the operators, which convert URLs themselves."
             )
-        return url_path(text)
+        try:
+            return url_path(text)
+        except ValueError as error:
+            scheme = text.split("://", 1)[0]
+            raise errors(
+                f"Argument '{argument}' is a {scheme}:// URL that cannot be opened ({error}). Install the Airflow provider for "
+                f"{scheme}:// (s3: apache-airflow-providers-amazon, gs: apache-airflow-providers-google) or fix the scheme."
+            ) from None
     raise errors(f"Argument '{argument}' must be a local path or a URL such as s3://bucket/key, not {destination!r}.")
 
 
