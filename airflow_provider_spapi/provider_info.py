@@ -134,6 +134,7 @@ def provider_info() -> dict[str, Any]:
                     "airflow_provider_spapi.operators.spapi",
                     "airflow_provider_spapi.operators.reports",
                     "airflow_provider_spapi.operators.feeds",
+                    "airflow_provider_spapi.operators.datakiosk",
                     "airflow_provider_spapi.operators.credentials",
                 ],
             }

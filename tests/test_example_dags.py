@@ -18,6 +18,7 @@ from airflow_provider_spapi._compat import AIRFLOW_V_3
 from airflow_provider_spapi.core.ratelimit import shared_rate_limiter
 from airflow_provider_spapi.core.tokens import shared_token_cache
 from airflow_provider_spapi.emulator import Emulator, seed
+from airflow_provider_spapi.emulator.datakiosk import page_content
 from airflow_provider_spapi.emulator.documents import report_content
 
 pytestmark = pytest.mark.airflow
@@ -150,7 +151,7 @@ def test_every_example_dag_loads_without_import_errors() -> None:
 
     assert dagbag.import_errors == {}
     assert sorted(dagbag.dags) == DAG_IDS
-    assert len(DAG_IDS) == 7
+    assert len(DAG_IDS) == 8
     for dag_id, dag in dagbag.dags.items():
         assert {"spapi", "example"} <= set(dag.tags), dag_id
         assert dag.catchup is False, dag_id
@@ -209,6 +210,22 @@ def test_nightly_report_is_the_emulators_document(runs: Runs) -> None:
     assert content == expected
     assert result["bytes"] == len(content)
     assert result["status"] == "DONE"
+
+
+def test_datakiosk_sales_traffic_has_every_page_of_the_interval(runs: Runs) -> None:
+    dag_id = "example_spapi_datakiosk_sales_traffic"
+    result = runs.xcom(dag_id, "sales_traffic_by_asin")
+    day = runs.dag_runs[dag_id].data_interval_start.strftime("%Y-%m-%d")
+    template = runs.dagbag.dags[dag_id].get_task("sales_traffic_by_asin").query
+    query = template.replace("{{ data_interval_start | ds }}", day).replace("{{ params.marketplace_id }}", seed.MARKETPLACE_ID_US)
+
+    # The emulator's default: two pages of five records, the second asked for with the first's nextToken.
+    assert [job.extra["query"] for job in runs.emulator.state.data_kiosk_api.book.owned_by(seed.SELLING_PARTNER_ID)] == [query, query]
+    assert f'startDate: "{day}"' in query and "salesAndTrafficByAsin" in query
+    assert Path(result["path"]).read_bytes() == page_content(query, 1, 5) + page_content(query, 2, 5)
+    assert result["records"] == 10
+    assert len(result["query_ids"]) == len(result["document_ids"]) == 2
+    assert Path(result["path"]).is_relative_to(runs.output)
 
 
 def test_feed_upload_keeps_the_processing_report(runs: Runs) -> None:

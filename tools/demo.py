@@ -191,6 +191,12 @@ def summarise(dag_id: str, xcoms: dict[str, list[Any]]) -> str:
             f"report {report.get('report_id')} {report.get('status')} → {report.get('bytes', 0):,} bytes "
             f"({size:,} on disk) → {rel(report.get('path'))}"
         )
+    if dag_id == "example_spapi_datakiosk_sales_traffic":
+        result = _one(xcoms, "sales_traffic_by_asin") or {}
+        return (
+            f"{len(result.get('query_ids') or [])} Data Kiosk page(s), {result.get('records', 0)} sales-and-traffic records "
+            f"→ {rel(result.get('path'))}"
+        )
     if dag_id == "example_spapi_feed_upload":
         feed = _one(xcoms, "upload_feed") or {}
         summary = feed.get("summary") or {}

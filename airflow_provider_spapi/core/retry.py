@@ -134,24 +134,27 @@ def _never_sent(error: BaseException) -> bool:
     return False
 
 
-def transport_failure(error: requests.RequestException, target: str, errors: ErrorFamily) -> Exception:
+def transport_failure(error: requests.RequestException, target: str, errors: ErrorFamily, operation: str | None = None) -> Exception:
     """What a ``requests`` exception means for the retry loop: a :class:`Retryable`, or an error to raise at once.
 
     TLS and proxy failures are configuration (a CA bundle, an intercepting proxy, ``HTTPS_PROXY``) and
     do not pass with time; a malformed URL or header neither. Connection refused and connect timeouts
     never reached the server; read timeouts, resets mid-answer and broken bodies may have.
-    ``target`` names what was called ("SP-API", "LWA"); no URL goes into a message (document URLs are credentials).
+    ``target`` names what was called ("SP-API", "LWA", "document download"); no URL goes into a message
+    (``requests`` puts the URL into its own text, and a pre-signed document URL is a credential).
     """
     name = type(error).__name__
     if isinstance(error, requests.exceptions.SSLError):
         return errors.config(
             f"TLS with {target} failed ({name}): the certificate could not be verified or the handshake was refused. Check the "
-            "endpoint in the connection, a proxy that intercepts TLS, and REQUESTS_CA_BUNDLE; retrying will not help."
+            "endpoint in the connection, a proxy that intercepts TLS, and REQUESTS_CA_BUNDLE; retrying will not help.",
+            operation=operation,
         )
     if isinstance(error, requests.exceptions.ProxyError):
         return errors.config(
             f"The HTTP proxy refused or failed the connection to {target} ({name}). Check HTTPS_PROXY/HTTP_PROXY/NO_PROXY "
-            "in the worker's environment; retrying will not help."
+            "in the worker's environment; retrying will not help.",
+            operation=operation,
         )
     if isinstance(error, requests.exceptions.ConnectTimeout):
         return Retryable(f"{name} talking to {target}")
@@ -159,7 +162,9 @@ def transport_failure(error: requests.RequestException, target: str, errors: Err
         return Retryable(f"{name} talking to {target}", may_have_applied=not _never_sent(error))
     if isinstance(error, (requests.Timeout, requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
         return Retryable(f"{name} talking to {target}", may_have_applied=True)
-    return errors.config(f"The request to {target} could not be sent ({name}): check the endpoint URL in the connection.")
+    return errors.config(
+        f"The request to {target} could not be sent ({name}): check the endpoint URL in the connection.", operation=operation
+    )
 
 
 def _wait(state: tenacity.RetryCallState) -> float:

@@ -1,44 +1,119 @@
-"""Where results land: local paths or object storage, written atomically so a file that exists is complete.
+"""Where results land: local paths or object storage, written so that a file that exists is complete.
 
-``destination`` is anything path-like with ``open``, ``rename`` and ``unlink``: a ``pathlib.Path`` or an
-Airflow ``ObjectStoragePath`` (s3://, gs://, file://), so this module needs no Airflow.
+One conversion, :func:`as_path`, turns what a user passed into a path object for the core and the
+operators alike: a ``scheme://`` string is a URL (never a local path: ``Path("s3://b/k")`` would be
+``s3:/b/k`` on the local disk), anything else a local ``pathlib.Path``. The core needs no Airflow, so
+how a URL becomes a path object (Airflow's ``ObjectStoragePath``) is handed in by the caller as
+``url_path``; without one, a URL is refused with a clear error instead of being misread.
+
+:func:`atomic_write` writes each target once, in the way its store makes atomic:
+
+* a local path (or ``file://``): to a hidden sibling in the same folder, then ``os.replace`` over the
+  target (the parent folder is created if missing, as ``mkdir -p`` would);
+* an object store (s3://, gs://, …): through the filesystem's own transaction, so the object appears
+  only when the upload completes (S3's multipart upload is completed on commit and aborted on
+  failure). No folder or bucket is created (on S3 that would create a bucket from a typo) and there
+  is no copy-and-delete rename, so the report is not written twice and a failure leaves no key.
+  fsspec transactions belong to the (cached, shared) filesystem instance: other writes to the same
+  filesystem from other threads while one is open join it, which is why a task writes its one
+  result at a time.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-#: A ``pathlib.Path`` or anything shaped like one (Airflow's ``ObjectStoragePath``): ``name``, ``open``,
-#: ``rename``, ``unlink`` and ``with_name`` are all this module uses.
+from airflow_provider_spapi.core.errors import ConfigError
+
+#: A ``pathlib.Path`` or anything shaped like one with an fsspec filesystem (Airflow's ``ObjectStoragePath``):
+#: ``name``, ``parent``, ``open``, ``exists``, ``fs`` and ``path`` are all this module uses.
 WritablePath = Any
+#: Builds the path object for a ``scheme://`` URL (the operators pass Airflow's ``ObjectStoragePath``).
+UrlPath = Callable[[str], WritablePath]
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_LOCAL_PROTOCOLS = frozenset({"file", "local"})
 
 
-def as_path(destination: str | os.PathLike[str] | WritablePath) -> WritablePath:
-    """A local path for plain strings and ``os.PathLike``; anything with ``open``/``rename`` is used as is."""
-    if isinstance(destination, (str, os.PathLike)) and not hasattr(destination, "fs"):
-        return Path(destination)
-    return destination
+def is_url(text: str) -> bool:
+    """Whether ``text`` starts with a URL scheme such as ``s3://`` or ``file://``."""
+    return bool(_URL.match(text))
+
+
+def as_path(
+    destination: str | os.PathLike[str] | WritablePath,
+    argument: str = "output_path",
+    *,
+    url_path: UrlPath | None = None,
+    errors: type[ConfigError] = ConfigError,
+) -> WritablePath:
+    """The path object for ``destination``: path objects as they are, URLs through ``url_path``, other strings local Paths.
+
+    ``argument`` names the argument in the error a blank value or an unusable URL raises (``errors`` is the
+    platform's ``ConfigError`` class).
+    """
+    # Checked on the type: ObjectStoragePath.fs is a property that attaches the filesystem (and may raise).
+    if isinstance(destination, Path) or hasattr(type(destination), "fs"):
+        return destination
+    if isinstance(destination, (str, os.PathLike)) and str(destination).strip():
+        text = str(destination).strip()
+        if not is_url(text):
+            return Path(text)
+        if url_path is None:
+            raise errors(
+                f"Argument '{argument}' is a URL ({text.split('://', 1)[0]}://…), which needs Airflow's ObjectStoragePath: pass an "
+                "ObjectStoragePath, or use the operators, which convert URLs themselves."
+            )
+        try:
+            return url_path(text)
+        except ValueError as error:
+            scheme = text.split("://", 1)[0]
+            raise errors(
+                f"Argument '{argument}' is a {scheme}:// URL that cannot be opened ({error}). Install the Airflow provider for "
+                f"{scheme}:// (s3: apache-airflow-providers-amazon, gs: apache-airflow-providers-google) or fix the scheme."
+            ) from None
+    raise errors(f"Argument '{argument}' must be a local path or a URL such as s3://bucket/key, not {destination!r}.")
+
+
+def _local(destination: WritablePath) -> Path | None:
+    """The local path behind ``destination`` (a Path, or a ``file://`` ObjectStoragePath), else None."""
+    if isinstance(destination, Path):
+        return destination
+    protocol = getattr(destination.fs, "protocol", ())
+    protocols = {protocol} if isinstance(protocol, str) else set(protocol)
+    return Path(destination.path) if protocols & _LOCAL_PROTOCOLS else None
+
+
+@contextmanager
+def _write_local(target: Path) -> Iterator[IO[bytes]]:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}.partial")
+    try:
+        with partial.open("wb") as handle:
+            yield handle
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def _write_object(destination: WritablePath) -> Iterator[IO[bytes]]:
+    fs = destination.fs
+    # Files opened inside a transaction are committed on a clean exit and discarded on an exception.
+    with fs.transaction, fs.open(destination.path, "wb") as handle:
+        yield handle
 
 
 @contextmanager
 def atomic_write(destination: WritablePath) -> Iterator[IO[bytes]]:
-    """Write to a hidden sibling, then rename it over ``destination``; on any error remove the sibling."""
-    try:
-        destination.parent.mkdir(parents=True, exist_ok=True)
-    except (OSError, NotImplementedError):
-        if isinstance(destination, Path):
-            raise
-        # Object stores have no folders to make; the write below creates the key or says why it cannot.
-    partial = destination.with_name(f".{destination.name}.{secrets.token_hex(4)}.partial")
-    try:
-        with partial.open("wb") as handle:
-            yield handle
-        partial.rename(destination)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    """Write ``destination`` in one go that becomes visible only when complete; on any error nothing is left behind."""
+    local = _local(destination)
+    with _write_local(local) if local is not None else _write_object(destination) as handle:
+        yield handle

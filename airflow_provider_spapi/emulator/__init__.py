@@ -43,9 +43,9 @@ class Emulator:
 
     Keyword arguments are the options of :class:`.config.Options` (``rate_scale``,
     ``rate_limit_header``, ``expires_in``, ``document_url_ttl``, ``orders``, ``report_polls``,
-    ``seed``, ``report_document_bytes``, ``report_outcomes``, ``feed_outcomes``, ``usage_plans``,
-    ``faults``, ``verbose``, ``anchor``). The admin methods act on the state directly, exactly as
-    the ``/_emulator/`` endpoints do.
+    ``seed``, ``report_document_bytes``, ``document_content_encoding``, ``report_outcomes``,
+    ``feed_outcomes``, ``data_kiosk``, ``usage_plans``, ``faults``, ``verbose``, ``anchor``). The admin
+    methods act on the state directly, exactly as the ``/_emulator/`` endpoints do.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, **options: Any) -> None:

@@ -12,6 +12,7 @@ from types import FrameType
 from typing import Any
 
 from airflow_provider_spapi.emulator import Emulator, seed
+from airflow_provider_spapi.emulator.documents import CONTENT_ENCODING_MODES
 
 DESCRIPTION = """\
 Serve a local Amazon Selling Partner API (SP-API) and Login with Amazon (LWA) on one port, to run
@@ -93,6 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="uncompressed size of generated report documents (default 20000)",
     )
     add(
+        "--document-content-encoding",
+        choices=CONTENT_ENCODING_MODES,
+        default="on_request",
+        help="Content-Encoding: gzip on compressed documents: on_request (enableContentEncodingUrlHeader), always (beside "
+        "compressionAlgorithm), or header_only (no compressionAlgorithm, as Data Kiosk) (default on_request)",
+    )
+    add(
         "--report-outcomes",
         type=_json,
         default={},
@@ -105,6 +113,13 @@ def build_parser() -> argparse.ArgumentParser:
         default={},
         metavar="JSON",
         help="final status per feed type: DONE, FATAL or CANCELLED (default DONE)",
+    )
+    add(
+        "--data-kiosk",
+        type=_json,
+        default={},
+        metavar="JSON",
+        help='how Data Kiosk queries end, e.g. \'{"outcome": "DONE", "pages": 2, "records": 5}\' (DONE, NO_DATA, FATAL, CANCELLED)',
     )
     add(
         "--usage-plans",

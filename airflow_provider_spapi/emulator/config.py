@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from airflow_provider_spapi.emulator.datakiosk import DataKioskOptions, data_kiosk_option
+from airflow_provider_spapi.emulator.documents import content_encoding_mode
 from airflow_provider_spapi.emulator.faults import Fault, parse_fault
 
 FINAL_STATUSES = ("DONE", "CANCELLED", "FATAL")
@@ -33,8 +35,10 @@ class Options:
     report_polls: int = 2
     seed: int = 0
     report_document_bytes: int = 20_000
+    document_content_encoding: str = "on_request"
     report_outcomes: dict[str, str] = field(default_factory=dict)
     feed_outcomes: dict[str, str] = field(default_factory=dict)
+    data_kiosk: dict[str, Any] = field(default_factory=DataKioskOptions().to_json)
     usage_plans: dict[str, tuple[float, float]] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     verbose: bool = False
@@ -144,8 +148,10 @@ _VALIDATORS: dict[str, Any] = {
     "report_polls": _int_at_least(0),
     "seed": _int_at_least(-(2**63)),
     "report_document_bytes": _int_at_least(1),
+    "document_content_encoding": content_encoding_mode,
     "report_outcomes": _outcomes,
     "feed_outcomes": _outcomes,
+    "data_kiosk": data_kiosk_option,
     "usage_plans": _usage_plans,
     "faults": _faults,
     "verbose": _bool,

@@ -15,6 +15,13 @@ recipient columns whose values contain ``PII``. Documents are generated and GZIP
 fly in chunks, never held in memory, so a 150 MB report costs no more memory than a small one; the
 compressed length (for Content-Length) is computed by a first streaming pass and remembered.
 
+How compression is announced is the ``document_content_encoding`` option (:data:`CONTENT_ENCODING_MODES`):
+``on_request`` (default) announces GZIP with ``compressionAlgorithm`` and adds ``Content-Encoding: gzip``
+only to URLs asked for with ``enableContentEncodingUrlHeader=true``; ``always`` adds the header to
+every compressed document and keeps ``compressionAlgorithm`` (what S3 did for days in June 2023);
+``header_only`` adds the header and drops ``compressionAlgorithm`` (how Data Kiosk documents always
+announce theirs). The bytes on the wire are the same GZIP stream in every mode.
+
 URLs look like S3 pre-signed URLs: ``/_documents/<id>?X-Amz-Date=…&X-Amz-Expires=<ttl>&…&X-Amz-Signature=…``.
 They need no access token (one sent anyway is ignored), and answer S3's 403 XML ``AccessDenied``
 "Request has expired" once ``ttl`` seconds have passed (the signing time is rounded up to the next
@@ -48,7 +55,8 @@ GZIP_LEVEL = 1
 _EPOCH = datetime(2025, 1, 1, tzinfo=timezone.utc)
 _ORDER_REPORT_WORDS = ("ORDER", "SHIPMENT", "FULFILLED", "EASYSHIP", "VAT", "TAX", "GST", "INVOIC")
 
-DocumentKind = Literal["report", "feed_input", "feed_result"]
+DocumentKind = Literal["report", "feed_input", "feed_result", "query"]
+CONTENT_ENCODING_MODES = ("on_request", "always", "header_only")
 
 
 def is_order_report(report_type: str) -> bool:
@@ -210,6 +218,15 @@ class DocumentStore:
         params["X-Amz-Signature"] = self._signature(method, document_id, signed_at, str(ttl), encoding)
         return f"{base_url}{DOCUMENT_PATH}{document_id}?{urlencode(params)}"
 
+    def download_answer(self, document: Document, request: Request, ttl: int, mode: str) -> dict[str, str]:
+        """The ``url`` (and ``compressionAlgorithm``) of a get…Document answer, as ``mode`` announces compression."""
+        requested = (request.param("enableContentEncodingUrlHeader") or "").lower() == "true"
+        header = document.compressed and (requested or mode != "on_request")
+        answer = {"url": self.presign(document.document_id, "GET", request.base_url, ttl, content_encoding=header)}
+        if document.compressed and mode != "header_only":
+            answer["compressionAlgorithm"] = "GZIP"
+        return answer
+
     def check_url(self, request: Request, document_id: str) -> Response | None:
         """None if the request's pre-signed parameters are genuine and fresh, else S3's 403 answer."""
         date, ttl = request.param("X-Amz-Date") or "", request.param("X-Amz-Expires") or ""
@@ -226,6 +243,13 @@ class DocumentStore:
         if datetime.now(timezone.utc) > expires:
             return expired_url(ttl, expires)
         return None
+
+
+def content_encoding_mode(name: str, value: object) -> str:
+    """The ``document_content_encoding`` option, validated (``ValueError`` naming the choices)."""
+    if value not in CONTENT_ENCODING_MODES:
+        raise ValueError(f"{name} must be one of {', '.join(CONTENT_ENCODING_MODES)}, got {value!r}")
+    return str(value)
 
 
 def expired_url(ttl: str, expires: datetime | None = None) -> Response:

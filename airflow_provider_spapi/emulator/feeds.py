@@ -189,9 +189,6 @@ class FeedsApi:
         document = self.documents.get(document_id)
         if document is None or document.kind not in ("feed_input", "feed_result") or document.owner != call.seller:
             raise ApiError(404, "NotFound", f"Feed document {document_id} was not found.")
-        encoding = (call.request.param("enableContentEncodingUrlHeader") or "").lower() == "true"
-        url = self.documents.presign(document_id, "GET", call.request.base_url, self.options().document_url_ttl, content_encoding=encoding)
-        body: dict[str, Any] = {"feedDocumentId": document_id, "url": url}
-        if document.compressed:
-            body["compressionAlgorithm"] = "GZIP"
-        return Response.json(200, body)
+        options = self.options()
+        answer = self.documents.download_answer(document, call.request, options.document_url_ttl, options.document_content_encoding)
+        return Response.json(200, {"feedDocumentId": document_id, **answer})

@@ -136,6 +136,5 @@ class ReportsApi:
                 f"for the specific path {call.request.path}.",
             )
         options = self.options()
-        encoding = (call.request.param("enableContentEncodingUrlHeader") or "").lower() == "true"
-        url = self.documents.presign(document_id, "GET", call.request.base_url, options.document_url_ttl, content_encoding=encoding)
-        return Response.json(200, {"reportDocumentId": document_id, "url": url, "compressionAlgorithm": "GZIP"})
+        answer = self.documents.download_answer(document, call.request, options.document_url_ttl, options.document_content_encoding)
+        return Response.json(200, {"reportDocumentId": document_id, **answer})

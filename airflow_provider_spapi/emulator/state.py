@@ -20,6 +20,7 @@ from airflow_provider_spapi.emulator.auth import TokenStore
 from airflow_provider_spapi.emulator.call import Handler
 from airflow_provider_spapi.emulator.config import Options, build_options
 from airflow_provider_spapi.emulator.counters import Counters
+from airflow_provider_spapi.emulator.datakiosk import DataKioskApi
 from airflow_provider_spapi.emulator.documents import DocumentStore
 from airflow_provider_spapi.emulator.faults import FaultInjector
 from airflow_provider_spapi.emulator.feeds import FeedsApi
@@ -72,10 +73,11 @@ class EmulatorState:
         self.orders_api = OrdersApi(self.book, self.pager, self.seller)
         self.reports_api = ReportsApi(self.documents, self.pager, lambda: self.options)
         self.feeds_api = FeedsApi(self.documents, self.pager, lambda: self.options)
+        self.data_kiosk_api = DataKioskApi(self.documents, self.pager, lambda: self.options)
         self.notifications_api = NotificationsApi(self.credentials, self.counters)
         self.tokens_api = TokensApi(self.tokens, self.counters, lambda: self.options.expires_in)
         handlers: dict[str, Handler] = {}
-        for api in (self.orders_api, self.reports_api, self.feeds_api, self.notifications_api, self.tokens_api):
+        for api in (self.orders_api, self.reports_api, self.feeds_api, self.data_kiosk_api, self.notifications_api, self.tokens_api):
             handlers.update(api.handlers())
         self.handlers = handlers
 

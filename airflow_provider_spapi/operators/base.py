@@ -13,13 +13,11 @@ a write that may have been applied) fail the task without retries. ``on_kill`` c
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from functools import cached_property, partial
-from pathlib import Path
 from typing import Any
 
 from airflow_provider_spapi._compat import (
@@ -33,6 +31,7 @@ from airflow_provider_spapi._compat import (
 )
 from airflow_provider_spapi.core.errors import ApiError
 from airflow_provider_spapi.core.retry import OUTCOME_UNKNOWN
+from airflow_provider_spapi.core.storage import as_path
 from airflow_provider_spapi.errors import SpApiConfigError, SpApiError, SpApiProcessingError
 from airflow_provider_spapi.hooks.spapi import SpApiHook
 from airflow_provider_spapi.spapi import workflows
@@ -41,13 +40,12 @@ from airflow_provider_spapi.triggers.processing import SpApiProcessingTrigger, s
 
 
 def storage_path(value: Any, argument: str = "output_path") -> Any:
-    """A destination as a path object: ``scheme://…`` strings become ObjectStoragePath, other strings local Paths."""
-    if isinstance(value, (ObjectStoragePath, Path)):
-        return value
-    if isinstance(value, (str, os.PathLike)) and str(value).strip():
-        text = str(value).strip()
-        return ObjectStoragePath(text) if "://" in text else Path(text)
-    raise SpApiConfigError(f"Argument '{argument}' must be a local path or a URL such as s3://bucket/key, not {value!r}.")
+    """A destination as a path object: ``scheme://…`` strings become ObjectStoragePath, other strings local Paths.
+
+    The one conversion of :func:`airflow_provider_spapi.core.storage.as_path`, with Airflow's
+    ObjectStoragePath for URLs, so the core and the operators read the same string the same way.
+    """
+    return as_path(value, argument, url_path=ObjectStoragePath, errors=SpApiConfigError)
 
 
 def seconds(value: float | timedelta, argument: str) -> float:
@@ -187,19 +185,24 @@ class SpApiProcessingOperator(BaseOperator):
         self.log.info("Cancelled %s %s", self.kind, job_id)
         self.done_with_job()
 
-    def _finish_once(self, context: Context, status: ProcessingStatus) -> Any:
+    def _finish_once(self, context: Context, status: ProcessingStatus, **resume: Any) -> Any:
         """:meth:`finish`, failing without retries where no retry can help, and forgetting the job unless a retry needs it."""
         try:
             with failing_fast():
-                result = self.finish(context, status)
+                result = self.finish(context, status, **resume)
         except (AirflowSkipException, AirflowFailException):
             self.done_with_job()
             raise
         self.done_with_job()
         return result
 
-    def wait_then_finish(self, context: Context, job_id: str) -> Any:
-        """Wait for ``job_id`` (deferring when asked) and return what :meth:`finish` returns."""
+    def wait_then_finish(self, context: Context, job_id: str, **resume: Any) -> Any:
+        """Wait for ``job_id`` (deferring when asked) and return what :meth:`finish` returns.
+
+        ``resume`` (JSON-serialisable) reaches :meth:`finish` as keyword arguments, across a deferral
+        too (it rides in the trigger and comes back in its event): how a multi-step job (Data
+        Kiosk's pages) carries what it has done so far.
+        """
         if self.deferrable:
             self.defer(
                 trigger=SpApiProcessingTrigger(
@@ -208,6 +211,7 @@ class SpApiProcessingOperator(BaseOperator):
                     spapi_conn_id=self.spapi_conn_id,
                     poll_interval=self.poll_interval,
                     deadline=time.time() + self.timeout,
+                    resume=resume or None,
                 ),
                 method_name="execute_complete",
                 timeout=timedelta(seconds=self.timeout + self.poll_interval),
@@ -216,7 +220,7 @@ class SpApiProcessingOperator(BaseOperator):
         while True:
             status = processing_status(self.hook.client, self.kind, job_id)
             if status.finished:
-                return self._finish_once(context, status)
+                return self._finish_once(context, status, **resume)
             if time.monotonic() + self.poll_interval > deadline:
                 raise self._timed_out(job_id, status.status)
             self.log.info("%s %s is %s; next poll in %ss", self.kind.title(), job_id, status.status, self.poll_interval)
@@ -226,7 +230,7 @@ class SpApiProcessingOperator(BaseOperator):
         """Resume after the trigger fired: finish on a final status, fail on an error or timeout (a retry resumes the job)."""
         self._job_memory = JobMemory(context, self._memory_key)  # a new instance of the operator runs this
         self._job_id = str(event.get("job_id") or "") or None
-        return self._finish_once(context, status_from_event(event))
+        return self._finish_once(context, status_from_event(event), **(event.get("resume") or {}))
 
     def _timed_out(self, job_id: str, last_status: str) -> SpApiError:
         return SpApiError(

@@ -10,7 +10,7 @@ from typing import Any
 from airflow_provider_spapi._compat import Context
 from airflow_provider_spapi.errors import SpApiProcessingError
 from airflow_provider_spapi.operators.base import SpApiProcessingOperator, failing_fast, storage_path
-from airflow_provider_spapi.spapi import workflows
+from airflow_provider_spapi.spapi import processing_report, workflows
 from airflow_provider_spapi.spapi.workflows import ProcessingStatus
 
 
@@ -18,8 +18,10 @@ class SpApiFeedOperator(SpApiProcessingOperator):
     """createFeedDocument, upload ``input_path``, createFeed, wait, then fetch the processing report.
 
     The processing report is streamed to ``output_path`` when given (otherwise only its summary is
-    kept). XCom gets the feed id, result document id, path and the report's ``summary``
-    (messagesProcessed, messagesAccepted, messagesInvalid, errors, warnings). A feed that ends FATAL
+    kept). XCom gets the feed id, result document id, path and the report's ``summary``: ``errors`` and
+    ``warnings`` for every format, beside the format's own counts (JSON: messagesProcessed,
+    messagesAccepted, messagesInvalid; XML: messagesProcessed, messagesSuccessful, messagesWithError,
+    messagesWithWarning; flat file: recordsProcessed, recordsSuccessful). A feed that ends FATAL
     or CANCELLED fails the task; one whose report counts errors fails it too unless
     ``fail_on_errors=False``.
 
@@ -86,12 +88,12 @@ class SpApiFeedOperator(SpApiProcessingOperator):
             if self.output_path is not None:
                 written = workflows.download(self.hook.client, "feed", status.document_id, storage_path(self.output_path))
                 result["path"] = written.path
-                result["summary"] = workflows.processing_report_summary(storage_path(self.output_path))
+                result["summary"] = processing_report.summary(storage_path(self.output_path))
             else:
                 with tempfile.TemporaryDirectory() as scratch:
-                    report = Path(scratch) / "processing-report.json"
+                    report = Path(scratch) / "processing-report"
                     workflows.download(self.hook.client, "feed", status.document_id, report)
-                    result["summary"] = workflows.processing_report_summary(report)
+                    result["summary"] = processing_report.summary(report)
         self.hook.log_stats()
         errors = int(result["summary"].get("errors", 0) or 0)
         self.log.info("Feed %s processed: %s", status.job_id, result["summary"])

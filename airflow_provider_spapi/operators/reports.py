@@ -82,7 +82,10 @@ class SpApiReportOperator(SpApiProcessingOperator):
     def finish(self, context: Context, status: ProcessingStatus) -> Any:
         client = self.hook.client
         if status.status == "FATAL":
-            detail = workflows.read_document_text(client, "report", status.document_id) if status.document_id else "no error document"
+            # A restricted report type's error document needs the same Restricted Data Token as its data.
+            restricted = workflows.is_restricted_report(self.report_type)
+            error_id = status.error_document_id or status.document_id
+            detail = workflows.read_document_text(client, "report", error_id, restricted=restricted) if error_id else "no error document"
             raise SpApiProcessingError(f"Report {status.job_id} ({self.report_type}) ended FATAL: {detail}", operation="getReport")
         if status.status == "CANCELLED":
             message = f"Report {status.job_id} ({self.report_type}) was CANCELLED: Amazon had no data for the period, or it was cancelled."

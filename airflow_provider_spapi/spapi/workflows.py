@@ -1,60 +1,89 @@
-"""The steps of Amazon's asynchronous report and feed workflows, for operators, sensors and triggers alike.
+"""The steps of Amazon's asynchronous report, feed and Data Kiosk workflows, for operators, sensors and triggers alike.
 
 Reports: createReport → getReport until DONE, CANCELLED or FATAL → getReportDocument → download.
 Feeds: createFeedDocument → upload → createFeed → getFeed until done → getFeedDocument (the
-processing report) → download. Both poll the same way, so both are described by one
-:class:`Workflow` row and polled by :func:`processing_status`.
+processing report) → download. Data Kiosk queries: createQuery → getQuery until done →
+getDocument (``documentUrl``; compression announced only by ``Content-Encoding``) → download, then
+createQuery again with ``pagination.nextToken`` until there is none. All three poll the same way, so
+each is one :class:`Workflow` row polled by :func:`processing_status`.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import zlib
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal
 
-from airflow_provider_spapi.core.documents import DocumentRef, DownloadResult, download_document, upload_document
-from airflow_provider_spapi.core.storage import WritablePath, as_path
+from airflow_provider_spapi.core.documents import DocumentRef, DownloadResult, download_document, read_document, upload_document
+from airflow_provider_spapi.core.storage import WritablePath, as_path, atomic_write
 from airflow_provider_spapi.errors import SPAPI_ERRORS, SpApiConfigError, SpApiServerError
 from airflow_provider_spapi.spapi import catalog
 from airflow_provider_spapi.spapi.client import SpApiClient, query_value
 from airflow_provider_spapi.spapi.settings import parse_marketplace_ids
 
-Kind = Literal["report", "feed"]
+Kind = Literal["report", "feed", "query"]
 TERMINAL_STATUSES = frozenset({"DONE", "CANCELLED", "FATAL"})
 
 
 @dataclass(frozen=True)
 class Workflow:
-    """Where one kind of asynchronous job is polled, where its result document is fetched, and how it is cancelled."""
+    """Where one kind of asynchronous job is polled, where its documents are fetched, and how it is cancelled.
+
+    ``document_key`` names the result document in the status answer, ``error_key`` the document that
+    explains a FATAL end (reports and feeds reuse the result document for that; Data Kiosk has its
+    own ``errorDocumentId``). ``url_key`` is where the document answer puts the pre-signed URL.
+    ``cancel_path`` is DELETEd to cancel the job (Amazon cancels only a job still IN_QUEUE).
+    """
 
     status_path: str
     document_key: str
     document_path: str
-    cancel_path: str | None = None  # DELETE this to cancel the job (Amazon cancels only a job still IN_QUEUE)
+    error_key: str
+    url_key: str = "url"
+    cancel_path: str | None = None
 
 
 WORKFLOWS: dict[Kind, Workflow] = {
     "report": Workflow(
-        "/reports/2021-06-30/reports/{id}", "reportDocumentId", "/reports/2021-06-30/documents/{id}", "/reports/2021-06-30/reports/{id}"
+        status_path="/reports/2021-06-30/reports/{id}",
+        document_key="reportDocumentId",
+        document_path="/reports/2021-06-30/documents/{id}",
+        error_key="reportDocumentId",
+        cancel_path="/reports/2021-06-30/reports/{id}",
     ),
     "feed": Workflow(
-        "/feeds/2021-06-30/feeds/{id}", "resultFeedDocumentId", "/feeds/2021-06-30/documents/{id}", "/feeds/2021-06-30/feeds/{id}"
+        status_path="/feeds/2021-06-30/feeds/{id}",
+        document_key="resultFeedDocumentId",
+        document_path="/feeds/2021-06-30/documents/{id}",
+        error_key="resultFeedDocumentId",
+        cancel_path="/feeds/2021-06-30/feeds/{id}",
+    ),
+    "query": Workflow(
+        status_path="/dataKiosk/2023-11-15/queries/{id}",
+        document_key="dataDocumentId",
+        document_path="/dataKiosk/2023-11-15/documents/{id}",
+        error_key="errorDocumentId",
+        url_key="documentUrl",
+        cancel_path="/dataKiosk/2023-11-15/queries/{id}",
     ),
 }
+DATA_KIOSK_QUERIES = "/dataKiosk/2023-11-15/queries"
 
 
 @dataclass(frozen=True)
 class ProcessingStatus:
-    """A report's or feed's processing status and, once there is one, its result document id."""
+    """A job's processing status and, once there are any, its document ids and (Data Kiosk) the next page's token."""
 
     kind: Kind
     job_id: str
     status: str
     document_id: str | None = None
+    error_document_id: str | None = None
+    next_token: str | None = None
 
     @property
     def finished(self) -> bool:
@@ -104,15 +133,26 @@ def create_report(
     return _id(str(answer.get("reportId", "")), "reportId")
 
 
+def _text(value: Any) -> str | None:
+    return str(value) if value else None
+
+
 def processing_status(client: SpApiClient, kind: Kind, job_id: str) -> ProcessingStatus:
-    """getReport or getFeed: where the job is now."""
+    """getReport, getFeed or getQuery: where the job is now."""
     workflow = WORKFLOWS[kind]
     answer = client.request("GET", workflow.status_path.format(id=_id(job_id, f"{kind}_id")))
     status = answer.get("processingStatus")
     if not isinstance(status, str):
         raise SpApiServerError(f"get{kind.title()} answered without a processingStatus.", operation=f"get{kind.title()}")
-    document_id = answer.get(workflow.document_key)
-    return ProcessingStatus(kind=kind, job_id=job_id, status=status, document_id=str(document_id) if document_id else None)
+    pagination = answer.get("pagination")
+    return ProcessingStatus(
+        kind=kind,
+        job_id=job_id,
+        status=status,
+        document_id=_text(answer.get(workflow.document_key)),
+        error_document_id=_text(answer.get(workflow.error_key)),
+        next_token=_text(pagination.get("nextToken")) if isinstance(pagination, dict) else None,
+    )
 
 
 def cancel(client: SpApiClient, kind: Kind, job_id: str) -> None:
@@ -124,12 +164,14 @@ def cancel(client: SpApiClient, kind: Kind, job_id: str) -> None:
 
 
 def document_ref(client: SpApiClient, kind: Kind, document_id: str, *, restricted: bool = False) -> DocumentRef:
-    """getReportDocument or getFeedDocument: a fresh pre-signed URL (valid five minutes) for the document."""
-    path = WORKFLOWS[kind].document_path.format(id=_id(document_id, "document_id"))
-    answer = client.request("GET", path, restricted=True if restricted else None)
-    url = answer.get("url")
+    """getReportDocument, getFeedDocument or Data Kiosk's getDocument: a fresh pre-signed URL (valid five minutes)."""
+    workflow = WORKFLOWS[kind]
+    answer = client.request(
+        "GET", workflow.document_path.format(id=_id(document_id, "document_id")), restricted=True if restricted else None
+    )
+    url = answer.get(workflow.url_key)
     if not isinstance(url, str) or not url:
-        raise SpApiServerError(f"get{kind.title()}Document answered without a url.", operation=f"get{kind.title()}Document")
+        raise SpApiServerError(f"The {kind} document answer has no {workflow.url_key}.", operation=f"get{kind.title()}Document")
     return DocumentRef(document_id=document_id, url=url, compression=answer.get("compressionAlgorithm"))
 
 
@@ -147,16 +189,77 @@ def download(
     )
 
 
-def read_document_text(client: SpApiClient, kind: Kind, document_id: str, *, limit: int = 1 << 20) -> str:
-    """A small document (a FATAL report's error document) as text, read into memory up to ``limit`` bytes."""
-    ref = document_ref(client, kind, document_id)
-    timeout = (client.settings.retry.connect_timeout, client.settings.retry.read_timeout)
-    with client.session.get(ref.url, stream=True, timeout=timeout) as response:
-        raw = response.raw.read(limit, decode_content=True) if response.ok else b""
-    if ref.compression:
-        # Tolerant of a cut-off stream: this text only explains a failure, it is not the data.
-        raw = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(raw, limit)
+def read_document_text(client: SpApiClient, kind: Kind, document_id: str, *, restricted: bool = False, limit: int = 1 << 20) -> str:
+    """A small document (a FATAL job's error document) as text, read into memory up to ``limit`` bytes.
+
+    ``restricted`` as for :func:`download`: a restricted report type's error document sits behind the
+    same Restricted Data Token as its data, so without one the real error would be replaced by a 403.
+    """
+    ref = document_ref(client, kind, document_id, restricted=restricted)
+    raw = read_document(ref, session=client.session, settings=client.settings.retry, errors=SPAPI_ERRORS, limit=limit)
     return raw.decode("utf-8", errors="replace")
+
+
+# Data Kiosk's limit on a query, counted after unnecessary whitespace is removed.
+MAX_QUERY_CHARS = 8000
+
+
+def check_query(query: Any) -> str:
+    """A Data Kiosk query as given, or a :class:`SpApiConfigError` naming the argument (raised before any call)."""
+    if not isinstance(query, str) or not query.strip():
+        raise SpApiConfigError(
+            "Argument 'query' is empty. Pass a Data Kiosk GraphQL query such as 'query { analytics_salesAndTraffic_2024_04_24 { … } }'."
+        )
+    if len("".join(query.split())) > MAX_QUERY_CHARS:
+        raise SpApiConfigError(
+            f"Argument 'query' is longer than Data Kiosk's {MAX_QUERY_CHARS} characters (whitespace aside): ask for fewer fields."
+        )
+    return query
+
+
+def create_query(client: SpApiClient, query: str, pagination_token: str | None = None) -> str:
+    """Data Kiosk createQuery (a page after the first with ``pagination_token``); returns the query id."""
+    body: dict[str, Any] = {"query": check_query(query)}
+    if pagination_token:
+        body["paginationToken"] = pagination_token
+    answer = client.request("POST", DATA_KIOSK_QUERIES, json=body)
+    return _id(str(answer.get("queryId", "")), "queryId")
+
+
+@dataclass(frozen=True)
+class PagesResult:
+    """What landed in storage from a paged Data Kiosk result: the path, its bytes and its JSON-lines records."""
+
+    path: str
+    bytes_written: int
+    records: int
+
+
+def download_pages(client: SpApiClient, document_ids: Sequence[str], destination: WritablePath) -> PagesResult:
+    """Data Kiosk documents (one per page, in order) into the one JSON-lines file ``destination``.
+
+    Each page is first downloaded (with retries and fresh URLs) to a local scratch file, then
+    appended to the output, so a retried page never duplicates bytes in it, memory stays flat, and
+    the output appears complete or not at all. No document at all writes an empty file: the query
+    ran and there was no data for the period.
+    """
+    written = records = 0
+    with tempfile.TemporaryDirectory(prefix="spapi-datakiosk-") as scratch, atomic_write(destination) as out:
+        for number, document_id in enumerate(document_ids, 1):
+            page = Path(scratch) / f"page-{number}.jsonl"
+            download(client, "query", document_id, page)
+            last = b"\n"
+            with page.open("rb") as handle:
+                for line in handle:
+                    records += bool(line.strip())
+                    out.write(line)
+                    written += len(line)
+                    last = line[-1:]
+            if last != b"\n":
+                out.write(b"\n")  # the next page's first record starts on its own line
+                written += 1
+            page.unlink()
+    return PagesResult(path=str(destination), bytes_written=written, records=records)
 
 
 def create_feed_document(client: SpApiClient, content_type: str) -> DocumentRef:
@@ -194,14 +297,3 @@ def submit_feed(
         body["feedOptions"] = dict(feed_options)
     answer = client.request("POST", "/feeds/2021-06-30/feeds", json=body)
     return _id(str(answer.get("feedId", "")), "feedId"), sent
-
-
-def processing_report_summary(path: str | os.PathLike[str] | WritablePath) -> dict[str, Any]:
-    """The ``summary`` of a JSON feed processing report (messagesProcessed, errors, …), or {} for other formats."""
-    try:
-        with as_path(path).open("rb") as handle:
-            report = json.load(handle)
-    except (ValueError, UnicodeDecodeError):
-        return {}
-    summary = report.get("summary") if isinstance(report, dict) else None
-    return dict(summary) if isinstance(summary, dict) else {}

@@ -1,6 +1,6 @@
-"""``SpApiProcessingTrigger``: waits in the triggerer for a report or feed to finish, holding no worker slot.
+"""``SpApiProcessingTrigger``: waits in the triggerer for a report, feed or Data Kiosk query to finish, holding no worker slot.
 
-It polls getReport or getFeed every ``poll_interval`` seconds. The calls are the same blocking
+It polls getReport, getFeed or getQuery every ``poll_interval`` seconds. The calls are the same blocking
 calls the operators make (same hook, same shared token cache and rate limits), run in a worker
 thread with ``asgiref``'s ``sync_to_async`` so the triggerer's event loop never blocks. It yields
 one event: the final status, a timeout, or an error whose message carries no token or secret.
@@ -23,22 +23,34 @@ from airflow_provider_spapi.spapi.workflows import Kind, ProcessingStatus, proce
 
 
 class SpApiProcessingTrigger(BaseTrigger):
-    """Poll a report (``kind="report"``) or feed (``kind="feed"``) until it is DONE, CANCELLED or FATAL.
+    """Poll a report (``kind="report"``), feed (``"feed"``) or Data Kiosk query (``"query"``) until DONE, CANCELLED or FATAL.
 
-    :param kind: ``report`` or ``feed``.
-    :param job_id: the report id or feed id.
+    :param kind: ``report``, ``feed`` or ``query``.
+    :param job_id: the report, feed or query id.
     :param spapi_conn_id: the ``spapi`` connection to poll with.
     :param poll_interval: seconds between polls.
     :param deadline: Unix time after which the trigger gives up with a ``timeout`` event (None: never).
+    :param resume: JSON-serialisable state of the waiting task, handed back in the ``finished`` event
+        (Data Kiosk: the pages done so far). It travels in the trigger and its event rather than in the
+        deferral's ``kwargs``, which ``dag.test()`` replaces with the event.
     """
 
-    def __init__(self, kind: Kind, job_id: str, spapi_conn_id: str, poll_interval: float = 30.0, deadline: float | None = None) -> None:
+    def __init__(
+        self,
+        kind: Kind,
+        job_id: str,
+        spapi_conn_id: str,
+        poll_interval: float = 30.0,
+        deadline: float | None = None,
+        resume: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__()
         self.kind = kind
         self.job_id = job_id
         self.spapi_conn_id = spapi_conn_id
         self.poll_interval = poll_interval
         self.deadline = deadline
+        self.resume = resume
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -49,6 +61,7 @@ class SpApiProcessingTrigger(BaseTrigger):
                 "spapi_conn_id": self.spapi_conn_id,
                 "poll_interval": self.poll_interval,
                 "deadline": self.deadline,
+                "resume": self.resume,
             },
         )
 
@@ -75,6 +88,9 @@ class SpApiProcessingTrigger(BaseTrigger):
                         "job_id": self.job_id,
                         "status": status.status,
                         "document_id": status.document_id,
+                        "error_document_id": status.error_document_id,
+                        "next_token": status.next_token,
+                        "resume": self.resume,
                     }
                 )
                 return
@@ -92,4 +108,11 @@ def status_from_event(event: dict[str, Any]) -> ProcessingStatus:
         raise SpApiServerError(f"Waiting for {kind} {job_id} failed: {event.get('message')}")
     if event.get("event") == "timeout":
         raise SpApiServerError(f"The {kind} {job_id} was still {event.get('status')} when the wait timed out; raise the timeout.")
-    return ProcessingStatus(kind=event["kind"], job_id=job_id, status=str(event["status"]), document_id=event.get("document_id"))
+    return ProcessingStatus(
+        kind=event["kind"],
+        job_id=job_id,
+        status=str(event["status"]),
+        document_id=event.get("document_id"),
+        error_document_id=event.get("error_document_id"),
+        next_token=event.get("next_token"),
+    )
