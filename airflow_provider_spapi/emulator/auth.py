@@ -20,8 +20,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal
 
-from airflow_provider_spapi.emulator.responses import ApiError
 from airflow_provider_spapi.emulator.model import Operation, template_covers
+from airflow_provider_spapi.emulator.responses import ApiError
 
 GrantKind = Literal["seller", "grantless", "rdt"]
 

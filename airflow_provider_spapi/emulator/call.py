@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from airflow_provider_spapi.emulator.auth import Grant
-from airflow_provider_spapi.emulator.responses import ApiError, Request, Response
 from airflow_provider_spapi.emulator.model import Operation, path_params
+from airflow_provider_spapi.emulator.responses import ApiError, Request, Response
 
 __all__ = ["Call", "Handler", "path_params"]
 

@@ -37,9 +37,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Literal
 from urllib.parse import urlencode
 
+from airflow_provider_spapi.emulator.facts import restricted_report_types
 from airflow_provider_spapi.emulator.responses import Request, Response, s3_error
 from airflow_provider_spapi.emulator.seed import PRODUCTS, asin_for, sku_for
-from airflow_provider_spapi.emulator.facts import restricted_report_types
 
 DOCUMENT_PATH = "/_documents/"
 CHUNK_BYTES = 256 * 1024

@@ -70,7 +70,8 @@ def report_document_operation() -> tuple[str, str]:
 
 
 def grantless_scope_of_model(model: str) -> str | None:
-    return facts()["grantless_scopes"]["by_model"].get(model)  # type: ignore[no-any-return]
+    scope = facts()["grantless_scopes"]["by_model"].get(model)
+    return None if scope is None else str(scope)
 
 
 @cache

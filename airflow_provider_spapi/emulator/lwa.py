@@ -31,8 +31,8 @@ from urllib.parse import parse_qs
 from airflow_provider_spapi.emulator import seed
 from airflow_provider_spapi.emulator.auth import Grant, TokenStore
 from airflow_provider_spapi.emulator.counters import Counters
-from airflow_provider_spapi.emulator.responses import Request, Response, lwa_error
 from airflow_provider_spapi.emulator.model import operations
+from airflow_provider_spapi.emulator.responses import Request, Response, lwa_error
 
 OLD_SECRET_GRACE = 7 * 86_400.0
 SECRET_LIFETIME = 180 * 86_400.0

@@ -17,8 +17,8 @@ from airflow_provider_spapi.emulator.auth import Grant, RestrictedResource, Toke
 from airflow_provider_spapi.emulator.call import Call, Handler
 from airflow_provider_spapi.emulator.counters import Counters
 from airflow_provider_spapi.emulator.facts import report_document_operation
-from airflow_provider_spapi.emulator.responses import ApiError, Response
 from airflow_provider_spapi.emulator.model import find_operation
+from airflow_provider_spapi.emulator.responses import ApiError, Response
 
 MAX_RESOURCES = 50
 METHODS = ("GET", "PUT", "POST", "DELETE")

@@ -20,11 +20,11 @@ from airflow_provider_spapi.emulator.auth import DENIED
 from airflow_provider_spapi.emulator.call import Call, Handler
 from airflow_provider_spapi.emulator.config import Options
 from airflow_provider_spapi.emulator.documents import Document, DocumentStore, fatal_report_content, report_content
+from airflow_provider_spapi.emulator.facts import restricted_report_types
 from airflow_provider_spapi.emulator.jobs import Job, JobBook, list_jobs
 from airflow_provider_spapi.emulator.paging import Pager
 from airflow_provider_spapi.emulator.responses import ApiError, Response
 from airflow_provider_spapi.emulator.timefmt import parse_time, utcnow
-from airflow_provider_spapi.emulator.facts import restricted_report_types
 
 FIRST_REPORT_ID = 50_000_000_000
 

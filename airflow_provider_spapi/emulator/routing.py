@@ -27,8 +27,8 @@ from airflow_provider_spapi.emulator.call import Call, path_params
 from airflow_provider_spapi.emulator.documents import DOCUMENT_PATH, accept_upload, document_response, expired_url
 from airflow_provider_spapi.emulator.faults import Fault, Firing, Target
 from airflow_provider_spapi.emulator.lwa import token_endpoint
-from airflow_provider_spapi.emulator.responses import ApiError, Request, Response, lwa_error, new_request_id, s3_error, sp_api_error
 from airflow_provider_spapi.emulator.model import find_operation
+from airflow_provider_spapi.emulator.responses import ApiError, Request, Response, lwa_error, new_request_id, s3_error, sp_api_error
 from airflow_provider_spapi.emulator.sandbox_mode import answer_without_state, sandbox_target, unknown_path
 from airflow_provider_spapi.emulator.state import EmulatorState
 from airflow_provider_spapi.emulator.throttle import format_rate
