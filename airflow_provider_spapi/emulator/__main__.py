@@ -42,6 +42,11 @@ faults (--faults, or POST /_emulator/config {{"faults": [...]}}), each an object
   include_rate_header also send x-amzn-RateLimit-Limit on the faulted answer
   e.g. --faults '[{{"kind": "status", "status": 503, "operation": "getOrders", "count": 2}}]'
 
+sandbox mode (Amazon's sandbox hosts: static cases, 400 "Could not match input arguments",
+403 MissingAuthenticationToken for unknown paths, 5/s burst 15 for every operation):
+  <base URL>/sandbox/<SP-API path>   beside the seller world; connection extra "endpoint": "<base URL>/sandbox"
+  --sandbox                          every SP-API path at the root
+
 admin endpoints (no auth):
   GET  /_emulator/counters        token mints, requests, throttles, faults, downloads
   GET  /_emulator/config          options in force;   POST /_emulator/config {{option: value, ...}}

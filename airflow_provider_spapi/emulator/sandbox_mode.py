@@ -3,7 +3,7 @@
 Two ways in, on the same port as everything else:
 
 * every SP-API path under ``/sandbox`` (``http://127.0.0.1:8765/sandbox/orders/v0/orders``):
-  :meth:`Emulator.sandbox_url` is the endpoint of a connection that sets ``sandbox: true``, so one
+  :attr:`Emulator.sandbox_url` is the endpoint of a connection that sets ``sandbox: true``, so one
   emulator serves a DAG's seller world and the sandbox side by side;
 * ``--sandbox`` / ``Emulator(sandbox=True)``: the root paths are the sandbox (for SDKs and test
   suites written against Amazon's sandbox host, which cannot add a path prefix).
