@@ -355,3 +355,7 @@ def test_a_connection_with_sandbox_true_gets_the_sandbox_through_the_hook(emu: E
         hook.paginate("GET", "/orders/v0/orders", params={"CreatedAfter": "TEST_CASE_200_NEXT_TOKEN", "MarketplaceIds": "ATVPDKIKX0DER"})
     )
     assert len(pages) == 2
+    # A restricted operation's case answers the seller's own token: the sandbox mode checks no RDT.
+    address = hook.request("GET", "/orders/v0/orders/TEST_CASE_200/address", restricted=False)
+    assert address["payload"]["AmazonOrderId"] == "902-1845936-5435065"
+    assert emu.counters()["rdt"] == 0
