@@ -693,8 +693,13 @@ def test_invalid_configuration_is_refused(em: Emulator) -> None:
 
 def test_sandbox_cases_serve_operations_without_state(em: Emulator) -> None:
     token = seller_token(em)
-    item = call(em, "GET", "/catalog/2022-04-01/items/B07N4M94X4", token, params={"marketplaceIds": seed.MARKETPLACE_ID_US})
+    included = "classifications,dimensions,identifiers,images,productTypes,relationships,salesRanks,summaries,vendorDetails"
+    params = {"marketplaceIds": seed.MARKETPLACE_ID_US, "includedData": included}
+    item = call(em, "GET", "/catalog/2022-04-01/items/B07N4M94X4", token, params=params)
     assert item.status_code == 200 and item.json()["asin"] == "B07N4M94X4"
+    # A request no case matches gets Amazon's sandbox answer, not a success.
+    unmatched = call(em, "GET", "/catalog/2022-04-01/items/B07N4M94X4", token, params={"marketplaceIds": seed.MARKETPLACE_ID_US})
+    assert unmatched.status_code == 400 and error_of(unmatched)["message"] == "Could not match input arguments"
     regulated = rdt(em, token, [{"method": "GET", "path": f"{ORDERS}/{{orderId}}/regulatedInfo"}])
     assert call(em, "GET", f"{ORDERS}/902-3159896-1390916/regulatedInfo", token).status_code == 403
     matched = call(em, "GET", f"{ORDERS}/902-3159896-1390916/regulatedInfo", regulated)

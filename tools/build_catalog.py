@@ -1,4 +1,4 @@
-"""Derive the operation catalog and the emulator's sandbox cases from Amazon's published models.
+"""Derive the client's operation catalog from Amazon's published models.
 
 Amazon publishes every SP-API operation as a Swagger 2.0 model. Each operation's description carries
 its default usage plan (a ``Rate (requests per second) | Burst`` table) and most responses carry
@@ -8,14 +8,14 @@ derive rather than hand-type both, so a model update is one command away:
     python tools/build_catalog.py ../shared/reference/sp-api-models
 
 writes ``airflow_provider_spapi/spapi/data/operations.json`` (one row per operation, joined with the curated
-facts in ``airflow_provider_spapi/spapi/data/facts.json``) and
-``airflow_provider_spapi/emulator/sandbox_cases.json.gz`` (the static sandbox cases).
+facts in ``airflow_provider_spapi/spapi/data/facts.json``). The emulator's copy of the models (with the
+static sandbox cases) is written by ``tools/build_emulator_facts.py``: the two derivations share no code, so
+a mistake in one shows up as a difference with the other.
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import re
 import sys
@@ -25,7 +25,6 @@ from typing import Any
 PACKAGE = Path(__file__).resolve().parent.parent / "airflow_provider_spapi"
 FACTS = PACKAGE / "spapi" / "data" / "facts.json"
 OPERATIONS_OUT = PACKAGE / "spapi" / "data" / "operations.json"
-SANDBOX_OUT = PACKAGE / "emulator" / "sandbox_cases.json.gz"
 
 HTTP_METHODS = {"get", "put", "post", "delete", "patch"}
 # The first numeric row after the "Rate (requests per second) | Burst" header: "| 0.5 | 30 |", or
@@ -125,8 +124,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     operations, cases = build(args.models_dir)
     OPERATIONS_OUT.write_text(json.dumps(operations, indent=1) + "\n", encoding="utf-8")
-    with gzip.open(SANDBOX_OUT, "wt", encoding="utf-8") as out:
-        json.dump(cases, out, separators=(",", ":"))
     without_plan = sum(op["rate"] is None for op in operations)
     print(f"{len(operations)} operations ({without_plan} without a usage plan), {len(cases)} sandbox cases")
     return 0

@@ -3,8 +3,10 @@
 One port serves LWA (``POST /auth/o2/token``), SP-API (seeded sellers, orders, reports, feeds,
 notifications; Amazon's static sandbox cases for the rest), pre-signed document URLs and admin
 endpoints under ``/_emulator/``. It enforces what Amazon enforces (token expiry, grantless scopes,
-Restricted Data Tokens, usage plans with 429 ``QuotaExceeded``) and can inject faults. Standard
-library only; no Airflow needed.
+Restricted Data Tokens, usage plans with 429 ``QuotaExceeded``) and can inject faults. Under
+``/sandbox`` (or everywhere, with ``sandbox=True``) it answers as Amazon's sandbox hosts do
+instead (:mod:`.sandbox_mode`). Standard library only; no Airflow needed, and nothing a worker
+runs imports it (it learns Amazon's facts from its own copy of the models, :mod:`.model`).
 
 From the command line::
 
@@ -16,6 +18,7 @@ From Python (tests)::
 
     with Emulator(port=0, rate_scale=100) as emulator:
         emulator.url        # http://127.0.0.1:54321 (the SP-API endpoint)
+        emulator.sandbox_url  # http://127.0.0.1:54321/sandbox (Amazon's sandbox, static cases)
         emulator.lwa_url    # http://127.0.0.1:54321/auth/o2/token
         emulator.configure(faults=[{"kind": "status", "status": 503, "operation": "getOrders"}])
         emulator.counters()["requests"]
@@ -32,6 +35,7 @@ from typing import Any
 
 from airflow_provider_spapi.emulator import seed
 from airflow_provider_spapi.emulator.config import Options, build_options
+from airflow_provider_spapi.emulator.sandbox_mode import SANDBOX_PREFIX
 from airflow_provider_spapi.emulator.server import EmulatorHTTPServer
 from airflow_provider_spapi.emulator.state import EmulatorState
 
@@ -44,8 +48,8 @@ class Emulator:
     Keyword arguments are the options of :class:`.config.Options` (``rate_scale``,
     ``rate_limit_header``, ``expires_in``, ``document_url_ttl``, ``orders``, ``report_polls``,
     ``seed``, ``report_document_bytes``, ``document_content_encoding``, ``report_outcomes``,
-    ``feed_outcomes``, ``data_kiosk``, ``usage_plans``, ``faults``, ``verbose``, ``anchor``). The admin
-    methods act on the state directly, exactly as the ``/_emulator/`` endpoints do.
+    ``feed_outcomes``, ``data_kiosk``, ``usage_plans``, ``faults``, ``verbose``, ``anchor``, ``sandbox``).
+    The admin methods act on the state directly, exactly as the ``/_emulator/`` endpoints do.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, **options: Any) -> None:
@@ -91,6 +95,11 @@ class Emulator:
         return f"http://{host}:{self.port}"
 
     @property
+    def sandbox_url(self) -> str:
+        """The endpoint that answers as Amazon's sandbox hosts (the root itself with ``sandbox=True``)."""
+        return self.url if self.state.options.sandbox else self.url + SANDBOX_PREFIX
+
+    @property
     def lwa_url(self) -> str:
         """The LWA token URL (use it as the connection's ``lwa_endpoint``)."""
         return self.url + "/auth/o2/token"
@@ -107,10 +116,12 @@ class Emulator:
         """An ``spapi`` connection to this emulator in the JSON form of ``AIRFLOW_CONN_<ID>`` (seeded seller 1 by default).
 
         Extra fields given as None are left out, so ``refresh_token=None`` makes a grantless-only connection.
+        ``sandbox=True`` points the connection at :attr:`sandbox_url`, as ``sandbox: true`` points
+        a connection at Amazon's sandbox host.
         """
         fields: dict[str, Any] = {
             "refresh_token": refresh_token,
-            "endpoint": self.url,
+            "endpoint": self.sandbox_url if extra.get("sandbox") else self.url,
             "lwa_endpoint": self.lwa_url,
             "marketplace_ids": [seed.MARKETPLACE_ID_US] if marketplace_ids is None else marketplace_ids,
             **extra,

@@ -18,6 +18,10 @@ DESCRIPTION = """\
 Serve a local Amazon Selling Partner API (SP-API) and Login with Amazon (LWA) on one port, to run
 DAGs and tests offline: POST /auth/o2/token (LWA), the SP-API paths, pre-signed document URLs
 (/_documents/...) and admin endpoints (/_emulator/...). Prints one line with the base URL when ready.
+
+Two modes: the default is a stateful seller world (seeded orders, report and feed jobs, RDTs,
+grantless scopes, published usage plans, faults) for DAG tests; /sandbox/<SP-API path> (or every
+path, with --sandbox) answers as Amazon's sandbox hosts do, from the static cases of Amazon's models.
 """
 
 EPILOG = f"""\
@@ -38,6 +42,11 @@ faults (--faults, or POST /_emulator/config {{"faults": [...]}}), each an object
   seconds             for 'delay'
   include_rate_header also send x-amzn-RateLimit-Limit on the faulted answer
   e.g. --faults '[{{"kind": "status", "status": 503, "operation": "getOrders", "count": 2}}]'
+
+sandbox mode (Amazon's sandbox hosts: static cases, 400 "Could not match input arguments",
+403 MissingAuthenticationToken for unknown paths, 5/s burst 15 for every operation):
+  <base URL>/sandbox/<SP-API path>   beside the seller world; connection extra "endpoint": "<base URL>/sandbox"
+  --sandbox                          every SP-API path at the root
 
 admin endpoints (no auth):
   GET  /_emulator/counters        token mints, requests, throttles, faults, downloads
@@ -131,6 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("--faults", type=_json, default=[], metavar="JSON", help="a JSON list of faults to inject (see below)")
     add("--seed", type=int, default=0, metavar="INT", help="seed of the generated orders (default 0)")
     add("--anchor", default=None, metavar="ISO8601", help="newest order time (default: start time floored to the hour)")
+    add(
+        "--sandbox",
+        action="store_true",
+        help="answer every SP-API path as Amazon's sandbox hosts do (static cases, 400 'Could not match input "
+        "arguments', 5/s burst 15); without it only paths under /sandbox do",
+    )
     add("--verbose", action="store_true", help="log one line per request (never headers, bodies or tokens)")
     return parser
 

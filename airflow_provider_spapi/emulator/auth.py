@@ -20,8 +20,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal
 
+from airflow_provider_spapi.emulator.model import Operation, template_covers
 from airflow_provider_spapi.emulator.responses import ApiError
-from airflow_provider_spapi.spapi.catalog import Operation, path_matches
 
 GrantKind = Literal["seller", "grantless", "rdt"]
 
@@ -38,7 +38,7 @@ class RestrictedResource:
     data_elements: tuple[str, ...] = ()
 
     def covers(self, method: str, path: str) -> bool:
-        return self.method == method.upper() and path_matches(self.path, path)
+        return self.method == method.upper() and template_covers(self.path, path)
 
 
 @dataclass

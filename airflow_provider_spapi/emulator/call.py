@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 
 from airflow_provider_spapi.emulator.auth import Grant
+from airflow_provider_spapi.emulator.model import Operation, path_params
 from airflow_provider_spapi.emulator.responses import ApiError, Request, Response
-from airflow_provider_spapi.spapi.catalog import Operation
 
-
-@lru_cache(maxsize=1024)
-def _param_regex(template: str) -> re.Pattern[str]:
-    parts = re.split(r"\{([^/{}]+)\}", template)
-    # re.split with a group alternates literal text and parameter names.
-    body = "".join(re.escape(part) if i % 2 == 0 else f"(?P<p{i}>[^/]+)" for i, part in enumerate(parts))
-    return re.compile(f"^{body}$")
-
-
-def path_params(template: str, path: str) -> dict[str, str]:
-    """``/orders/v0/orders/{orderId}`` and ``/orders/v0/orders/1-2-3`` → ``{"orderId": "1-2-3"}``."""
-    parts = re.split(r"\{([^/{}]+)\}", template)
-    match = _param_regex(template).match(path)
-    if not match:
-        return {}
-    return {parts[i]: match.group(f"p{i}") for i in range(1, len(parts), 2)}
+__all__ = ["Call", "Handler", "path_params"]
 
 
 @dataclass

@@ -43,6 +43,7 @@ class Options:
     faults: list[Fault] = field(default_factory=list)
     verbose: bool = False
     anchor: datetime | None = None
+    sandbox: bool = False
 
     def to_json(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
@@ -156,4 +157,5 @@ _VALIDATORS: dict[str, Any] = {
     "faults": _faults,
     "verbose": _bool,
     "anchor": _anchor,
+    "sandbox": _bool,
 }

@@ -10,7 +10,7 @@ exact bytes the emulator served::
 ``size`` is the ``report_document_bytes`` in force when the report was created; the document is
 exactly that many bytes (tab-separated, one header line; the last row's last field is padded with
 spaces to fit), or one header and one row if ``size`` is smaller than that. Order report types
-have order rows; restricted report types (see ``catalog.restricted_report_types()``) add buyer and
+have order rows; restricted report types (see ``facts.restricted_report_types()``) add buyer and
 recipient columns whose values contain ``PII``. Documents are generated and GZIP-compressed on the
 fly in chunks, never held in memory, so a 150 MB report costs no more memory than a small one; the
 compressed length (for Content-Length) is computed by a first streaming pass and remembered.
@@ -44,9 +44,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Literal
 from urllib.parse import urlencode
 
+from airflow_provider_spapi.emulator.facts import restricted_report_types
 from airflow_provider_spapi.emulator.responses import Request, Response, s3_error
 from airflow_provider_spapi.emulator.seed import PRODUCTS, asin_for, sku_for
-from airflow_provider_spapi.spapi.catalog import restricted_report_types
 
 DOCUMENT_PATH = "/_documents/"
 CHUNK_BYTES = 256 * 1024

@@ -31,8 +31,8 @@ from urllib.parse import parse_qs
 from airflow_provider_spapi.emulator import seed
 from airflow_provider_spapi.emulator.auth import Grant, TokenStore
 from airflow_provider_spapi.emulator.counters import Counters
+from airflow_provider_spapi.emulator.model import operations
 from airflow_provider_spapi.emulator.responses import Request, Response, lwa_error
-from airflow_provider_spapi.spapi.catalog import operations
 
 OLD_SECRET_GRACE = 7 * 86_400.0
 SECRET_LIFETIME = 180 * 86_400.0
@@ -41,7 +41,7 @@ INVALID_CLIENT = "Client authentication failed"
 
 @cache
 def grantless_scopes() -> frozenset[str]:
-    """The scopes a client-credentials grant may ask for: those of the catalog's grantless operations."""
+    """The scopes a client-credentials grant may ask for: those of the grantless operations of the models."""
     return frozenset(op.grantless_scope for op in operations() if op.grantless_scope)
 
 

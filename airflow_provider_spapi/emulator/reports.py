@@ -4,7 +4,7 @@ A report's outcome (``report_outcomes``, default ``DONE``) and document size
 (``report_document_bytes``) are fixed when it is created; its status advances as it is polled
 (see :mod:`.jobs`). A DONE report's document is :func:`.documents.report_content`; a FATAL report
 has an error document (:func:`.documents.fatal_report_content`); a CANCELLED one has none. The
-document of a restricted report type (``catalog.restricted_report_types()``) needs a Restricted
+document of a restricted report type (``facts.restricted_report_types()``) needs a Restricted
 Data Token for its *specific* path (``/reports/2021-06-30/documents/<id>``): a plain token, or an
 RDT for the generic ``{reportDocumentId}`` path, gets 403.
 """
@@ -20,11 +20,11 @@ from airflow_provider_spapi.emulator.auth import DENIED
 from airflow_provider_spapi.emulator.call import Call, Handler
 from airflow_provider_spapi.emulator.config import Options
 from airflow_provider_spapi.emulator.documents import Document, DocumentStore, fatal_report_content, report_content
+from airflow_provider_spapi.emulator.facts import restricted_report_types
 from airflow_provider_spapi.emulator.jobs import Job, JobBook, list_jobs
 from airflow_provider_spapi.emulator.paging import Pager
 from airflow_provider_spapi.emulator.responses import ApiError, Response
 from airflow_provider_spapi.emulator.timefmt import parse_time, utcnow
-from airflow_provider_spapi.spapi.catalog import restricted_report_types
 
 FIRST_REPORT_ID = 50_000_000_000
 

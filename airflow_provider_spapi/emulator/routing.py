@@ -3,16 +3,21 @@
 * ``/_emulator/...``: admin endpoints (no auth; the emulator's own).
 * ``POST /auth/o2/token``: Login with Amazon.
 * ``/_documents/<id>``: pre-signed document URLs (GET downloads, PUT feed uploads; no token).
-* anything else: SP-API. The path must be an operation of the catalog (else 404 ``NotFound``),
-  then: faults (a ``lost`` fault lets the call through, then drops its answer) → ``x-amz-access-token``
-  → authorisation (grantless scopes, RDT coverage) → the
-  usage-plan bucket (429 ``QuotaExceeded``) → the operation's handler, or Amazon's static sandbox
-  case for an operation without one. ``x-amzn-RateLimit-Limit`` goes on 2xx, 400 and 404 answers
-  of calls that passed the bucket, unless ``rate_limit_header`` is ``never``.
+* anything else: SP-API. The path must be an operation of Amazon's models (:mod:`.model`; else
+  404 ``NotFound`` naming the path), then: faults (a ``lost`` fault lets the call through, then drops
+  its answer) → ``x-amz-access-token`` → authorisation
+  (grantless scopes, RDT coverage) → the usage-plan bucket (429 ``QuotaExceeded``) → the
+  operation's handler, or, for an operation the emulator keeps no state for, what Amazon's sandbox
+  answers (:func:`.sandbox_mode.answer_without_state`). ``x-amzn-RateLimit-Limit`` goes on 2xx,
+  400 and 404 answers of calls that passed the bucket, unless ``rate_limit_header`` is ``never``.
+* the sandbox mode (paths under ``/sandbox``, or every path with the ``sandbox`` option): the same
+  steps without authorisation, on the sandbox's usage plan, always answered as Amazon's sandbox
+  does, and 403 ``MissingAuthenticationToken`` for an unknown path (see :mod:`.sandbox_mode`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable
@@ -23,11 +28,11 @@ from airflow_provider_spapi.emulator.call import Call, path_params
 from airflow_provider_spapi.emulator.documents import DOCUMENT_PATH, accept_upload, document_response, expired_url
 from airflow_provider_spapi.emulator.faults import Fault, Firing, Target
 from airflow_provider_spapi.emulator.lwa import token_endpoint
+from airflow_provider_spapi.emulator.model import Operation, find_operation
 from airflow_provider_spapi.emulator.responses import ApiError, Request, Response, lwa_error, new_request_id, s3_error, sp_api_error
-from airflow_provider_spapi.emulator.sandbox import sandbox_response
+from airflow_provider_spapi.emulator.sandbox_mode import answer_without_state, sandbox_target, unknown_path
 from airflow_provider_spapi.emulator.state import EmulatorState
 from airflow_provider_spapi.emulator.throttle import format_rate
-from airflow_provider_spapi.spapi.catalog import Operation, find_operation
 
 ADMIN_PREFIX = "/_emulator/"
 LWA_PATH = "/auth/o2/token"
@@ -135,14 +140,19 @@ def document(state: EmulatorState, request: Request) -> Response:
 
 def sp_api(state: EmulatorState, request: Request) -> Response:
     headers = {"x-amzn-RequestId": new_request_id()}
+    sandbox, path = sandbox_target(state.options, request.path)
+    if path != request.path:
+        request = dataclasses.replace(request, path=path)
     operation = find_operation(request.method, request.path)
     if operation is None:
+        if sandbox:
+            return unknown_path(headers)
         error = ApiError(404, "NotFound", "Resource not found.", f"No SP-API operation answers {request.method} {request.path}.")
         return sp_api_error(error, headers)
     state.counters.add("requests", operation.key)
     fault = _fire(state, "spapi", request, (operation.name, operation.key))
     if fault is not None and fault.kind == "lost":
-        _handle(state, request, operation, headers)  # Amazon acts on the request ...
+        _handle(state, request, operation, headers, sandbox)  # Amazon acts on the request ...
         time.sleep(fault.seconds)  # ... takes long enough for the client's read timeout, if asked ...
         return Response(0, reset=True)  # ... and the answer never arrives
     if fault is not None:
@@ -150,26 +160,26 @@ def sp_api(state: EmulatorState, request: Request) -> Response:
             return Response(0, reset=True)
         response = _retry_after(fault, sp_api_error(ApiError(fault.status), headers))
         if fault.include_rate_header:
-            response.headers[RATE_HEADER] = format_rate(state.throttler.plan(operation)[0])
+            response.headers[RATE_HEADER] = format_rate(state.throttler.plan(operation, sandbox=sandbox)[0])
         return response
-    return _handle(state, request, operation, headers)
+    return _handle(state, request, operation, headers, sandbox)
 
 
-def _handle(state: EmulatorState, request: Request, operation: Operation, headers: dict[str, str]) -> Response:
+def _handle(state: EmulatorState, request: Request, operation: Operation, headers: dict[str, str], sandbox: bool) -> Response:
     """Authenticate, authorise, throttle and answer one SP-API call (the part a ``lost`` fault still carries out)."""
     options = state.options
     rate: float | None = None
     try:
         grant = authenticate(state.tokens, request.header("x-amz-access-token"), time.time())
-        elements = authorize(grant, operation, request.method, request.path)
-        decision = state.throttler.acquire(grant.principal, operation)
+        elements = frozenset() if sandbox else authorize(grant, operation, request.method, request.path)
+        decision = state.throttler.acquire(grant.principal, operation, sandbox=sandbox)
         if not decision.allowed:
             state.counters.add("throttled", operation.key)
             raise ApiError(429, "QuotaExceeded", "You exceeded your quota for the requested resource.")
         rate = decision.rate
         call = Call(request, operation, grant, path_params(operation.path, request.path), elements)
-        handler = state.handlers.get(operation.key)
-        response = handler(call) if handler is not None else sandbox_response(operation, call)
+        handler = None if sandbox else state.handlers.get(operation.key)
+        response = handler(call) if handler is not None else answer_without_state(operation, call)
     except ApiError as error:
         response = sp_api_error(error)
     response.headers.update(headers)

@@ -28,9 +28,9 @@ from airflow_provider_spapi.emulator.lwa import Credentials
 from airflow_provider_spapi.emulator.notifications import NotificationsApi
 from airflow_provider_spapi.emulator.orders import OrderBook, OrdersApi
 from airflow_provider_spapi.emulator.paging import Pager
+from airflow_provider_spapi.emulator.rdt import TokensApi
 from airflow_provider_spapi.emulator.reports import ReportsApi
 from airflow_provider_spapi.emulator.throttle import Throttler
-from airflow_provider_spapi.emulator.tokens import TokensApi
 
 
 @dataclasses.dataclass(frozen=True)

@@ -4,7 +4,7 @@ Called with a seller's LWA access token (an RDT or a grantless token gets 403), 
 ``restrictedResources``, each ``{"method", "path", "dataElements"?}``. A path may be specific
 (``/orders/v0/orders/123-1234567-1234567/address``) or generic (``/orders/v0/orders/{orderId}/address``),
 except for ``getReportDocument``, which Amazon accepts only with a specific path. A resource that is
-not a restricted operation (see ``catalog``), or ``dataElements`` the operation does not know, is a
+not a restricted operation (see ``facts.json``), or ``dataElements`` the operation does not know, is a
 400 ``InvalidInput``. The answer has no ``payload`` wrapper: ``{"restrictedDataToken", "expiresIn"}``.
 """
 
@@ -16,12 +16,12 @@ from collections.abc import Callable
 from airflow_provider_spapi.emulator.auth import Grant, RestrictedResource, TokenStore
 from airflow_provider_spapi.emulator.call import Call, Handler
 from airflow_provider_spapi.emulator.counters import Counters
+from airflow_provider_spapi.emulator.facts import report_document_operation
+from airflow_provider_spapi.emulator.model import find_operation
 from airflow_provider_spapi.emulator.responses import ApiError, Response
-from airflow_provider_spapi.spapi.catalog import find_operation
 
 MAX_RESOURCES = 50
 METHODS = ("GET", "PUT", "POST", "DELETE")
-REPORT_DOCUMENT_KEY = "reports_2021-06-30.getReportDocument"
 
 
 def _resource(raw: object, index: int) -> RestrictedResource:
@@ -38,7 +38,7 @@ def _resource(raw: object, index: int) -> RestrictedResource:
     operation = find_operation(method, path.split("?", 1)[0])
     if operation is None:
         raise ApiError(400, "InvalidInput", f"{where}: {method} {path} is not an SP-API operation.")
-    if operation.key == REPORT_DOCUMENT_KEY:
+    if (operation.api, operation.name) == report_document_operation():
         if "{" in path:
             raise ApiError(
                 400, "InvalidInput", f"{where}: getReportDocument needs a specific path (a reportDocumentId, not a {{placeholder}})."
