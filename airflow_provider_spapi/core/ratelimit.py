@@ -58,10 +58,10 @@ OUTCOME_SAMPLES = 8
 HEADROOM = 1.25
 # One 429 lowers the rate to at least this fraction of itself, and at most to this one.
 DECREASE_MIN = 0.5
-DECREASE_MAX = 0.9
+DECREASE_MAX = 0.7
 # The first retry after a 429 on a plan no call has yet got through waits at most this long (then doubles).
-FIRST_CONTACT_PROBE = 1.0
-PROBE_GROWTH = 2.0
+FIRST_CONTACT_PROBE = 2.0
+PROBE_GROWTH = 1.5
 
 
 class TokenBucket:
