@@ -165,6 +165,18 @@ def run_workers(
     )
 
 
+def goal(result: RunResult) -> dict[str, Any]:
+    """The issue's goals: 8 and 16 processes without the store at least 60 % of the ceiling and at most one 429 per
+    page; 16 with it at least 90 % and at most 16 × 429; never a failed worker. Other rows are reported."""
+    ok = result.failed_workers == 0
+    if result.store and result.processes == 16:
+        return {"goal": "≥ 90 %, ≤ 16 × 429, 0 failed", "passed": ok and result.ceiling_pct >= 90 and result.http_429 <= 16}
+    if not result.store and result.processes in (8, 16):
+        passed = ok and result.ceiling_pct >= 60 and result.throttled_per_page <= 1
+        return {"goal": "≥ 60 %, ≤ 1 × 429 per page, 0 failed", "passed": passed}
+    return {"goal": "0 failed", "passed": ok}
+
+
 def run(emulator: Any, quick: bool, log: Callable[[str], None], store: str | None = None) -> list[dict[str, Any]]:
     """run.py's entry: every process count without the store, then with it (a redis-server of our own when none is given)."""
     from _redis_server import RedisServer
@@ -183,7 +195,7 @@ def run(emulator: Any, quick: bool, log: Callable[[str], None], store: str | Non
                     store=url,
                     throttled_count=lambda: int(emulator.counters()["throttled"].get(OPERATION_KEY, 0)),
                 )
-                row = {**asdict(result), "throttled_per_page": round(result.throttled_per_page, 2)}
+                row = {**asdict(result), "throttled_per_page": round(result.throttled_per_page, 2), **goal(result)}
                 log(
                     f"{processes:>2} process(es), store {'on ' if url else 'off'}: {result.ceiling_pct} % of ceiling, "
                     f"{result.elapsed_s} s (min {result.min_seconds:.1f} s), {result.http_429} × 429, "

@@ -9,12 +9,10 @@ wait grows to minutes); speed against the ceiling is the benchmark's job (benchm
 
 from __future__ import annotations
 
-import pytest
+from _multiprocess import OPERATION_KEY, PLAN, run_workers  # the benchmark's harness (redis_fixture put it on the path)
+from redis_fixture import redis_server_fixture, redis_url_fixture  # noqa: F401 - fixtures
 
 from airflow_provider_spapi.emulator import Emulator
-from redis_fixture import redis_server, redis_url  # noqa: F401 - fixtures
-
-from _multiprocess import OPERATION_KEY, PLAN, run_workers  # the benchmark's harness (redis_fixture put it on the path)
 
 PROCESSES = 6
 PAGES = 5
@@ -40,7 +38,7 @@ def test_uncoordinated_processes_share_the_plan_without_collapsing(emu: Emulator
     assert result.longest_wait_s <= 4 * PROCESSES / rate  # a few of its fair-share intervals, never minutes
 
 
-def test_processes_sharing_the_store_queue_instead_of_colliding(emu: Emulator, redis_url: str) -> None:  # noqa: F811
+def test_processes_sharing_the_store_queue_instead_of_colliding(emu: Emulator, redis_url: str) -> None:
     plan_with_header(emu)
     result = run_workers(emu.url, PROCESSES, pages=PAGES, store=redis_url, throttled_count=lambda: throttled(emu), timeout=240)
     assert result.errors == [] and result.failed_workers == 0

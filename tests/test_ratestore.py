@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+from redis_fixture import free_port_url, redis_server_fixture, redis_url_fixture  # noqa: F401 - fixtures
 
 from airflow_provider_spapi.core import ratestore
 from airflow_provider_spapi.core.ratestore import KEY_PREFIX, StoreRateLimiter, limiter_for
@@ -16,7 +17,6 @@ from airflow_provider_spapi.errors import SpApiConfigError
 from airflow_provider_spapi.provider_info import CONNECTION_FIELDS
 from airflow_provider_spapi.spapi.client import SpApiClient
 from airflow_provider_spapi.spapi.settings import EXTRA_FIELDS, parse_settings
-from redis_fixture import free_port_url, redis_server, redis_url  # noqa: F401 - fixtures
 
 ORDERS = "/orders/v0/orders"
 OP = "ordersV0.getOrders"
@@ -82,8 +82,9 @@ def test_an_unreachable_store_falls_back_to_local_buckets_with_one_warning(
     emu.configure(usage_plans={"getOrders": [20, 20]}, rate_limit_header="always")
     caplog.set_level(logging.INFO, logger="airflow_provider_spapi")
     client = SpApiClient(settings(emu, rate_limit_store=url), token_cache=TokenCache())
-    pages = client.paginate("GET", ORDERS, params={"MarketplaceIds": [seed.MARKETPLACE_ID_US], "CreatedAfter": "2020-01-01T00:00:00Z", "MaxResultsPerPage": 1})
-    assert sum(1 for _ in zip(range(4), pages)) == 4  # every call succeeds without the store
+    params = {"MarketplaceIds": [seed.MARKETPLACE_ID_US], "CreatedAfter": "2020-01-01T00:00:00Z", "MaxResultsPerPage": 1}
+    pages = client.paginate("GET", ORDERS, params=params)
+    assert sum(1 for _ in zip(range(4), pages, strict=False)) == 4  # every call succeeds without the store
     warnings = [record for record in caplog.records if record.levelno == logging.WARNING and record.name == ratestore.__name__]
     assert len(warnings) == 1
     assert "unreachable" in warnings[0].getMessage() and "127.0.0.1" in warnings[0].getMessage()

@@ -13,18 +13,21 @@ this process cannot see. N such processes that each send at ``rate / N`` share t
 together run at its ceiling; the limiter learns that share from what it observes, without talking
 to the other processes:
 
-* *decrease*: a 429 lowers the rate multiplicatively, at most once per interval of the rate in
-  force (the 429s of one overloaded moment are one signal, not many), and never below the rate at
-  which this process's own calls have recently been getting through: that much of the plan is
-  demonstrably its share, so a 429 is no evidence against it;
-* *increase*: each success raises the rate by a fraction of itself (plus a hundredth of the plan),
-  back towards the plan's ceiling, so a process whose neighbours have finished gets the whole plan
-  back within a few dozen calls, and N processes probing together overshoot the plan only slightly;
+* *decrease*: once per interval of the rate in force (the 429s of one overloaded moment are one
+  signal, not many), a 429 moves the rate to :data:`HEADROOM` times the rate at which this process's
+  recent calls got through (its rate times the share of its last :data:`OUTCOME_SAMPLES` calls that
+  passed): that is the share of the plan it demonstrably gets, and the headroom keeps the plan busy.
+  One step multiplies the rate by a factor between :data:`DECREASE_MIN` and :data:`DECREASE_MAX`:
+  a lone jitter 429 costs a few slower calls, a storm of them cannot collapse the rate;
+* *increase*: each success raises the rate by a tenth of itself plus a hundredth of the plan, up to
+  the plan's ceiling: a process whose neighbours finished has the whole plan back within a few dozen
+  calls, while N processes probing together overshoot the plan only slightly;
 * *no bursts while sharing*: after a 429 the mirror holds one token, so a process never fires its
-  whole burst into a bucket it shares;
-* *first contact*: a 429 before any call got through says nothing about the rate (the published
-  plan may be far below the account's), so the retry waits at most a second, then two, four...
-  rather than a whole interval of a plan nobody has confirmed.
+  whole burst into a bucket someone else is draining;
+* *first contact*: a 429 before any call of this process got through says nothing about the rate
+  (the published plan may be far below the account's, which only a successful answer reports), so
+  the rate stays and the retry comes within :data:`FIRST_CONTACT_PROBE` seconds, then
+  :data:`PROBE_GROWTH` times longer on each further 429, instead of one interval of an unconfirmed plan.
 
 The rate never leaves ``[MIN_RATE, MAX_RATE]``. Processes that must not collide at all share their
 buckets through a store instead (:mod:`.ratestore`).
@@ -56,7 +59,7 @@ INCREASE_OF_PLAN = 0.01
 OUTCOME_SAMPLES = 8
 # After a 429 the rate aims this far above the rate at which calls got through, so that the plan stays busy.
 HEADROOM = 1.25
-# One 429 lowers the rate to at least this fraction of itself, and at most to this one.
+# One decrease multiplies the rate by a factor between these two.
 DECREASE_MIN = 0.5
 DECREASE_MAX = 0.7
 # The first retry after a 429 on a plan no call has yet got through waits at most this long (then doubles).
