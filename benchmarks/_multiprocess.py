@@ -106,7 +106,8 @@ def _worker(url: str, store: str | None, pages: int, barrier: Any, results: Any)
 def context() -> Any:
     """A forkserver that imports the client once; every worker is a cheap fork of that clean, thread-free process."""
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["_common", "airflow_provider_spapi.spapi.client", "airflow_provider_spapi.core.ratestore"])
+    # "__main__" too: otherwise every worker re-imports the main script (run.py imports every benchmark) before it starts.
+    ctx.set_forkserver_preload(["__main__", "_common", "airflow_provider_spapi.spapi.client", "airflow_provider_spapi.core.ratestore"])
     return ctx
 
 

@@ -9,11 +9,15 @@ wait grows to minutes); speed against the ceiling is the benchmark's job (benchm
 
 from __future__ import annotations
 
-from _multiprocess import OPERATION_KEY, PLAN, run_workers  # the benchmark's harness (redis_fixture put it on the path)
+import importlib
+
 from redis_fixture import redis_server_fixture, redis_url_fixture  # noqa: F401 - fixtures
 
 from airflow_provider_spapi.emulator import Emulator
 
+# The benchmark's harness: redis_fixture (imported above) put benchmarks/ on sys.path.
+harness = importlib.import_module("_multiprocess")
+PLAN = harness.PLAN
 PROCESSES = 6
 PAGES = 5
 
@@ -23,12 +27,12 @@ def plan_with_header(emu: Emulator) -> None:
 
 
 def throttled(emu: Emulator) -> int:
-    return int(emu.counters()["throttled"].get(OPERATION_KEY, 0))
+    return int(emu.counters()["throttled"].get(harness.OPERATION_KEY, 0))
 
 
 def test_uncoordinated_processes_share_the_plan_without_collapsing(emu: Emulator) -> None:
     plan_with_header(emu)
-    result = run_workers(emu.url, PROCESSES, pages=PAGES, throttled_count=lambda: throttled(emu), timeout=240)
+    result = harness.run_workers(emu.url, PROCESSES, pages=PAGES, throttled_count=lambda: throttled(emu), timeout=240)
     assert result.errors == [] and result.failed_workers == 0
     assert result.pages == PROCESSES * PAGES
     # Each worker learns its share from the 429s it sees: at most one 429 per page, where the old limiter
@@ -40,7 +44,7 @@ def test_uncoordinated_processes_share_the_plan_without_collapsing(emu: Emulator
 
 def test_processes_sharing_the_store_queue_instead_of_colliding(emu: Emulator, redis_url: str) -> None:
     plan_with_header(emu)
-    result = run_workers(emu.url, PROCESSES, pages=PAGES, store=redis_url, throttled_count=lambda: throttled(emu), timeout=240)
+    result = harness.run_workers(emu.url, PROCESSES, pages=PAGES, store=redis_url, throttled_count=lambda: throttled(emu), timeout=240)
     assert result.errors == [] and result.failed_workers == 0
     assert result.pages == PROCESSES * PAGES
     # Only the first calls, sent before any answer reported the plan, may collide (published burst 20 > real 5).
