@@ -1,6 +1,6 @@
 """Token buckets: a platform's usage plans, mirrored on the client so that calls wait instead of failing.
 
-Platforms such as SP-API throttle each operation per account and application with a token bucket:
+A rate-limited platform throttles each operation per account and application with a token bucket:
 ``rate`` tokens a second refill a bucket that holds ``burst``. The fastest a client can go is that
 refill rate, so the client keeps a bucket of its own per (credentials, operation) and waits for a
 token before it sends. The plan it mirrors comes, best first, from a rate the platform reports on
@@ -205,7 +205,7 @@ class RateLimiter:
         return wait
 
     def observe_limit_header(self, principal: str, operation: str, header: str | None) -> None:
-        """Adopt the plan rate the platform reports on an answer (SP-API: ``x-amzn-RateLimit-Limit``; best effort, often absent).
+        """Adopt the plan rate the platform reports in a response header (best effort: often absent).
 
         The reported rate becomes the ceiling. The rate in force moves to it only the first time (or
         when the plan changes): afterwards it is this process's learned share of that plan.

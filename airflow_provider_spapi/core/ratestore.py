@@ -8,8 +8,8 @@ script refills it on Redis's own clock (``TIME``, so the workers' clocks need no
 out a reservation in one round trip: every caller gets the next free slot of the plan, so N workers
 queue one interval apart instead of colliding.
 
-A rate the platform reports (``x-amzn-RateLimit-Limit``) is written to the hash and wins over the
-published plan the other workers still believe in, so one worker's first answer paces them all.
+A rate the platform reports on an answer is written to the hash and wins over the published plan
+the other workers still believe in, so one worker's first answer paces them all.
 
 The store is an optimisation, never a dependency of a call: if Redis cannot be reached the limiter
 logs one WARNING, uses the process's own buckets, and tries the store again a minute later. The
