@@ -1,6 +1,6 @@
 """Benchmarks of airflow-provider-spapi against the bundled emulator, side by side with python-amazon-sp-api.
 
-    .venv/bin/python benchmarks/run.py            # full run, about 6.5 minutes on 2 cores
+    .venv/bin/python benchmarks/run.py            # full run, about 12.5 minutes on 2 cores
     .venv/bin/python benchmarks/run.py --quick    # smoke run, about 80 seconds
 
 1. throughput at the usage-plan ceiling (with and without ``x-amzn-RateLimit-Limit``, and the
