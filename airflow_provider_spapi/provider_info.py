@@ -96,6 +96,11 @@ CONNECTION_FIELDS: tuple[FormField, ...] = (
         default=30,
         minimum=0,
     ),
+    FormField(
+        "rate_limit_store",
+        "Rate-limit store",
+        "Optional redis://host:6379/0 URL: usage-plan buckets shared by every worker of these credentials (no token is stored there).",
+    ),
 )
 
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {

@@ -113,7 +113,24 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append(f"| 4 streaming a {mib:.0f} MiB GZIP report to a file | ours | {result} | < 64 MB | {_status(stream['passed'])} |")
     elif stream:
         lines.append(f"| 4 streaming | - | error: {stream.get('error')} | - | **MISS** |")
+    lines += _multiprocess_rows(results.get("multiprocess"))
     return "\n".join(lines)
+
+
+def _multiprocess_rows(rows: Any) -> list[str]:
+    if isinstance(rows, dict):
+        return [f"| 5 worker processes | - | error: {rows.get('error')} | - | **MISS** |"]
+    out = []
+    for row in rows or []:
+        what = f"5 {row['processes']} process(es) × {row['pages_each']} pages, one plan ({_plan(row['plan'])}, header sent)"
+        result = (
+            f"{row['ceiling_pct']} % of ceiling: {row['pages']} pages in {row['elapsed_s']} s (min {row['min_seconds']:.1f} s); "
+            f"{row['http_429']} × 429 ({row['throttled_per_page']} per page); {row['failed_workers']} failed; "
+            f"longest wait {row['longest_wait_s']} s"
+        )
+        client = "ours, shared store (Redis)" if row["store"] else "ours, no shared state"
+        out.append(f"| {what} | {client} | {result} | {row['goal']} | {_status(row['passed'])} |")
+    return out
 
 
 if __name__ == "__main__":

@@ -1,13 +1,14 @@
 """Benchmarks of airflow-provider-spapi against the bundled emulator, side by side with python-amazon-sp-api.
 
-    .venv/bin/python benchmarks/run.py            # full run, about 6.5 minutes on 2 cores
+    .venv/bin/python benchmarks/run.py            # full run, about 12.5 minutes on 2 cores
     .venv/bin/python benchmarks/run.py --quick    # smoke run, about 80 seconds
 
 1. throughput at the usage-plan ceiling (with and without ``x-amzn-RateLimit-Limit``, and the
    adaptive cases), ours and python-amazon-sp-api;
 2. client CPU per call: ours, raw ``requests``, python-amazon-sp-api;
 3. LWA token mints per 1,000 calls from 8 threads;
-4. peak memory while streaming a >= 100 MiB report document to a file.
+4. peak memory while streaming a >= 100 MiB report document to a file;
+5. 1, 4, 8 and 16 worker processes paging one seller's plan, with and without the shared Redis store.
 
 The emulator runs in a subprocess on 127.0.0.1 (a free port); CPU figures are this process's only.
 Results go to ``benchmarks/results/latest.json`` (every run; ``meta.mode`` says which kind) and,
@@ -31,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _cpu
 import _lwa
+import _multiprocess
 import _streaming
 import _throughput
 from _common import RESULTS_DIR, EmulatorProcess, machine_facts
@@ -41,6 +43,7 @@ BENCHMARKS: dict[str, Callable[[EmulatorProcess, bool, Callable[[str], None]], A
     "cpu": _cpu.run,
     "lwa": _lwa.run,
     "streaming": _streaming.run,
+    "multiprocess": _multiprocess.run,
 }
 
 

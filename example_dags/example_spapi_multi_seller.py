@@ -9,22 +9,18 @@ the file, keeps DAG parsing free of database calls and lets a new seller join wi
 ``SpApiOperator.partial(...).expand(spapi_conn_id=...)`` then makes one ``search_orders`` task
 instance per seller, and ``summarise`` collects their counts.
 
-Usage plans and pools: Amazon's usage plans are token buckets per *selling partner and
-application*. Sellers do not share them, so different sellers can run in parallel; two tasks of
-the same seller do share one bucket. The hook's rate limiter keeps one process within the plan,
-but it cannot see another worker's calls. The rule that keeps every worker within a seller's plan:
-at most one running task per seller (per operation family), i.e. **one Airflow pool per seller with
-one slot** (``airflow pools set spapi_seller_1 1 "SP-API seller 1"``) and every task of that seller
-in it. A mapped task has one pool for all its instances (``pool`` is a ``partial`` argument and
-cannot be expanded), so:
+Usage plans: Amazon's usage plans are token buckets per *selling partner and application*. Sellers
+do not share them, so the mapped instances (one seller each) run in parallel without meeting in a
+bucket, and each paces itself at its seller's plan. ``max_active_tis_per_dag`` caps how many sellers
+are called at once (across runs; it also bounds the worker slots this DAG takes).
 
-* mapped (this DAG): give the mapped task a pool sized to how many sellers may run at once and
-  ``max_active_tis_per_dagrun``; each instance serves a different seller, and ``max_active_runs=1``
-  keeps two runs from calling for the same seller together;
-* strict per-seller pools, when several DAGs call for the same seller::
-
-      for conn_id in ["spapi_seller_1", "spapi_seller_2", "spapi_seller_3"]:
-          SpApiOperator(task_id=f"search_orders_{conn_id}", spapi_conn_id=conn_id, pool=conn_id, ...)
+When several tasks may call the same operation for the same seller at once (``max_active_runs > 1``,
+a backfill, another DAG for the same sellers), give those sellers' connections a shared store,
+``"rate_limit_store": "redis://redis:6379/0"`` in the extra (``pip install
+'airflow-provider-spapi[redis]'``): every process then draws from one bucket per (seller, operation)
+and waits instead of colliding. Without it each process learns its share from the 429s it meets.
+Pools do not help here: a pool caps running task instances, not request rates, and a mapped task has
+a single pool for all its instances (``pool`` is a ``partial()`` argument, never mapped).
 
 Outputs: ``$SPAPI_EXAMPLE_OUTPUT`` (default ``/tmp/spapi-example-output``)``/multi_seller/<interval start date>/<conn_id>.jsonl``.
 """
@@ -85,8 +81,7 @@ with DAG(
         paginate=True,
         # Rendered per mapped instance: task.spapi_conn_id is that instance's seller connection.
         output_path=OUTPUT + "/multi_seller/{{ data_interval_start | ds }}/{{ task.spapi_conn_id }}.jsonl",
-        max_active_tis_per_dagrun=4,  # at most 4 sellers at a time
-        # pool="spapi_sellers",  # one pool for the mapped task (see the module docstring for per-seller pools)
+        max_active_tis_per_dag=4,  # at most 4 sellers at a time, across all runs of this DAG
     ).expand(spapi_conn_id=conn_ids)
 
     @task

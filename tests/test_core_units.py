@@ -30,7 +30,19 @@ import pytest
 
 from airflow_provider_spapi.core import retry
 from airflow_provider_spapi.core.documents import MAX_INFLATE_STEP, TruncatedDownload, _inflate
-from airflow_provider_spapi.core.ratelimit import CLIENT_LAG, MAX_RATE, MIN_RATE, UNKNOWN_PLAN_RATE, RateLimiter, TokenBucket
+from airflow_provider_spapi.core.ratelimit import (
+    CLIENT_LAG,
+    DECREASE_MAX,
+    DECREASE_MIN,
+    FIRST_CONTACT_PROBE,
+    HEADROOM,
+    MAX_RATE,
+    MIN_RATE,
+    PROBE_GROWTH,
+    UNKNOWN_PLAN_RATE,
+    RateLimiter,
+    TokenBucket,
+)
 from airflow_provider_spapi.core.retry import Retryable, RetrySettings, parse_retry_after, run_with_retries
 from airflow_provider_spapi.core.storage import atomic_write
 from airflow_provider_spapi.core.tokens import Token, TokenCache, fingerprint, new_token, refresh_margin
@@ -700,38 +712,57 @@ def test_nan_rate_limit_header_is_ignored() -> None:
     assert limiter.current_rate("seller", "ordersV0.getOrders") == 0.0167
 
 
-def test_a_lone_429_drains_a_known_plan_a_second_halves_it_then_success_climbs_back() -> None:
+def test_a_429_lowers_the_rate_to_the_share_that_got_through_once_per_interval_then_success_climbs_back() -> None:
     limiter, clock = make_limiter()
-    assert limiter.acquire("seller", "reports.getReport", 2.0, 15.0) == 0.0
-    # A lone 429 on a known plan: the mirror ran ahead of Amazon's bucket; empty it, keep the rate.
-    assert limiter.record_throttled("seller", "reports.getReport") == 2.0
-    assert limiter.acquire("seller", "reports.getReport", 2.0, 15.0) == pytest.approx(0.5)
-    # A second 429 within one bucket's worth of time (15 / 2 = 7.5 s): someone shares the bucket; halve.
-    assert limiter.record_throttled("seller", "reports.getReport") == 1.0
-    assert limiter.current_rate("seller", "reports.getReport") == 1.0
-    # The bucket was drained: the next call waits a full refill at the halved rate.
-    assert limiter.acquire("seller", "reports.getReport", 2.0, 15.0) == pytest.approx(1.0)
-    assert clock.sleeps == pytest.approx([0.5, 1.0])
+    for _ in range(7):
+        limiter.acquire("seller", "reports.getReport", 2.0, 15.0)
+        limiter.record_success("seller", "reports.getReport")
+    # 7 of the last 8 calls passed: the rate aims at HEADROOM x that share, but one 429 lowers it by DECREASE_MAX at least.
+    assert limiter.record_throttled("seller", "reports.getReport") == pytest.approx(2.0 * DECREASE_MAX)
+    # A second 429 within one interval is the same overloaded moment: no second decrease.
+    clock.advance(0.1)
+    assert limiter.record_throttled("seller", "reports.getReport") == pytest.approx(1.4)
+    # The bucket was emptied and holds one token from now on: each call waits a full interval, no burst.
+    assert limiter.acquire("seller", "reports.getReport", 2.0, 15.0) == pytest.approx(1 / 1.4)
+    assert limiter.acquire("seller", "reports.getReport", 2.0, 15.0) == pytest.approx(1 / 1.4)
+    # Later, a 429 after nothing but 429s (none of 2 passed, counted as 1 of 3): the share is small, but one step
+    # never goes below DECREASE_MIN.
+    assert limiter.record_throttled("seller", "reports.getReport") == pytest.approx(1.4 * max(DECREASE_MIN, HEADROOM / 3))
     rates: list[float] = []
-    for _ in range(8):
+    for _ in range(12):
         limiter.record_success("seller", "reports.getReport")
         rates.append(limiter.current_rate("seller", "reports.getReport") or 0.0)
-    assert rates[:4] == pytest.approx([1.2, 1.4, 1.6, 1.8])
-    assert rates[4:] == pytest.approx([2.0, 2.0, 2.0, 2.0])  # back at the ceiling...
-    assert max(rates) <= 2.0  # ...and never above it
-    assert rates[-1] == 2.0
+    assert rates == sorted(rates) and rates[0] > 0.7  # each success climbs back...
+    assert rates[-1] == 2.0 and max(rates) <= 2.0  # ...to the ceiling, never above it
+
+
+def test_a_429_before_any_call_got_through_keeps_the_rate_and_retries_within_seconds() -> None:
+    limiter, clock = make_limiter()
+    limiter.acquire("seller", "ordersV0.getOrders", 0.0167, 20.0)
+    # The published plan is one call a minute, but nothing has confirmed it: the rate stays, the retry comes soon.
+    assert limiter.record_throttled("seller", "ordersV0.getOrders") == 0.0167
+    assert limiter.acquire("seller", "ordersV0.getOrders", 0.0167, 20.0) == pytest.approx(FIRST_CONTACT_PROBE)
+    limiter.record_throttled("seller", "ordersV0.getOrders")
+    assert limiter.acquire("seller", "ordersV0.getOrders", 0.0167, 20.0) == pytest.approx(FIRST_CONTACT_PROBE * PROBE_GROWTH)
+    limiter.observe_limit_header("seller", "ordersV0.getOrders", "4")
+    limiter.record_success("seller", "ordersV0.getOrders")
+    assert limiter.current_rate("seller", "ordersV0.getOrders") == 4.0
+    clock.advance(10)
+    limiter.record_throttled("seller", "ordersV0.getOrders")  # now a call got through: an ordinary decrease
+    passed = (1 + 1) / (4 + 1)  # 1 of the last 4 calls passed, counted as if one more had
+    assert limiter.current_rate("seller", "ordersV0.getOrders") == pytest.approx(4.0 * max(DECREASE_MIN, passed * HEADROOM))
 
 
 def test_header_ceiling_survives_throttling() -> None:
     limiter, _ = make_limiter()
     limiter.acquire("seller", "op", 0.5, 10.0)
     limiter.observe_limit_header("seller", "op", "5")
-    limiter.record_throttled("seller", "op")
-    assert limiter.current_rate("seller", "op") == 5.0  # a lone 429 keeps a known plan's rate
+    limiter.record_success("seller", "op")
+    assert limiter.current_rate("seller", "op") == 5.0
     limiter.record_throttled("seller", "op")
     limiter.observe_limit_header("seller", "op", "5")  # the same hint again does not undo the decrease
-    assert limiter.current_rate("seller", "op") == 2.5
-    for _ in range(10):
+    assert limiter.current_rate("seller", "op") == pytest.approx(5.0 * DECREASE_MAX)
+    for _ in range(20):
         limiter.record_success("seller", "op")
     assert limiter.current_rate("seller", "op") == 5.0
 
@@ -742,9 +773,10 @@ def test_unknown_plan_starts_at_the_default_and_probes_upward() -> None:
     assert limiter.current_rate("seller", "GET /unknown/v1/things") == UNKNOWN_PLAN_RATE
     limiter.record_success("seller", "GET /unknown/v1/things")
     limiter.record_success("seller", "GET /unknown/v1/things")
-    assert limiter.current_rate("seller", "GET /unknown/v1/things") == pytest.approx(UNKNOWN_PLAN_RATE * 1.2)
+    probed = limiter.current_rate("seller", "GET /unknown/v1/things") or 0.0
+    assert probed > UNKNOWN_PLAN_RATE * 1.2  # no ceiling: successes keep probing upward
     limiter.record_throttled("seller", "GET /unknown/v1/things")
-    assert limiter.current_rate("seller", "GET /unknown/v1/things") == pytest.approx(UNKNOWN_PLAN_RATE * 0.6)
+    assert limiter.current_rate("seller", "GET /unknown/v1/things") == pytest.approx(probed * DECREASE_MAX)
 
 
 def test_principals_do_not_share_buckets() -> None:
@@ -754,11 +786,10 @@ def test_principals_do_not_share_buckets() -> None:
     assert limiter.acquire("seller-b", "ordersV0.getOrder", 0.5, 3.0) == 0.0
     assert limiter.acquire("seller-a", "ordersV0.getOrderItems", 0.5, 3.0) == 0.0
     assert clock.sleeps == []
+    limiter.record_success("seller-a", "ordersV0.getOrder")
     limiter.record_throttled("seller-a", "ordersV0.getOrder")
-    limiter.record_throttled("seller-a", "ordersV0.getOrder")
-    assert limiter.current_rate("seller-a", "ordersV0.getOrder") == 0.25
+    assert limiter.current_rate("seller-a", "ordersV0.getOrder") == pytest.approx(0.5 * DECREASE_MAX)
     assert limiter.current_rate("seller-b", "ordersV0.getOrder") == 0.5
-    assert limiter.record_throttled("seller-c", "never-seen") == 0.0
 
 
 # ---------------------------------------------------------------------------------------------

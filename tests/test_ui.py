@@ -51,6 +51,7 @@ EXTRA_FIELDS = (
     "refresh_token_issued_at",
     "client_secret_expires_at",
     "expiry_warning_days",
+    "rate_limit_store",
 )
 SECRET_EXTRA_FIELDS = ("refresh_token",)
 REGIONS = ["na", "eu", "fe"]

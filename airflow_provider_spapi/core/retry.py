@@ -245,8 +245,10 @@ def exhausted(error: Retryable, operation: str, settings: RetrySettings, errors:
     budget = f"after {settings.max_attempts} attempts or {settings.max_retry_seconds:g}s"
     if error.throttled:
         return errors.throttled(
-            f"still throttled (HTTP 429) {budget}. Other workers may share these credentials' usage plan: run fewer of "
-            "their tasks at once (an Airflow pool per seller), or raise max_attempts/max_retry_seconds in the connection.",
+            f"still throttled (HTTP 429) {budget}. Other processes are spending these credentials' usage plan: set the "
+            "connection's rate_limit_store (a redis:// URL) so that every worker draws from one shared bucket and waits "
+            "instead of colliding, or run fewer tasks for this seller and operation at once (max_active_tis_per_dag), "
+            "or raise max_attempts/max_retry_seconds in the connection.",
             status=429,
             code=errors.throttled_code,
             operation=operation,

@@ -28,6 +28,7 @@ import requests
 from airflow_provider_spapi import __version__
 from airflow_provider_spapi.core.paging import follow_pages
 from airflow_provider_spapi.core.ratelimit import RateLimiter, WaitTooLong, shared_rate_limiter
+from airflow_provider_spapi.core.ratestore import limiter_for
 from airflow_provider_spapi.core.retry import (
     LoggerLike,
     Retryable,
@@ -199,7 +200,8 @@ class SpApiClient:
         self.session = session or HttpSession()
         self.session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
         self.token_cache = token_cache
-        self.rate_limiter = rate_limiter
+        # A connection that names a store shares its buckets with every process of the same credentials.
+        self.rate_limiter = limiter_for(settings.rate_limit_store) if settings.rate_limit_store else rate_limiter
         self.logger = logger
         self.on_token = on_token
         self.stats = ClientStats()

@@ -23,6 +23,7 @@ from airflow_provider_spapi.core.config import (
     parse_url,
     require_text,
 )
+from airflow_provider_spapi.core.ratestore import parse_store_url
 from airflow_provider_spapi.core.retry import RetrySettings
 from airflow_provider_spapi.errors import SpApiConfigError
 from airflow_provider_spapi.spapi import catalog
@@ -48,6 +49,7 @@ EXTRA_FIELDS = (
     "max_retry_seconds",
     "connect_timeout",
     "read_timeout",
+    "rate_limit_store",
 )
 
 
@@ -68,6 +70,8 @@ class SpApiSettings:
     client_secret_expires_at: datetime | None = None
     expiry_warning_days: int = 30
     retry: RetrySettings = field(default_factory=RetrySettings)
+    # A redis:// URL may hold the store's password: kept out of the repr.
+    rate_limit_store: str | None = field(default=None, repr=False)
 
     @property
     def base_url(self) -> str:
@@ -175,4 +179,5 @@ def _parse_settings(login: str | None, password: str | None, extra: str | Mappin
         client_secret_expires_at=parse_datetime(fields.get("client_secret_expires_at"), "client_secret_expires_at"),
         expiry_warning_days=int(parse_number(fields.get("expiry_warning_days", 30), "expiry_warning_days", minimum=0, integer=True)),
         retry=parse_retry_settings(fields),
+        rate_limit_store=parse_store_url(fields["rate_limit_store"]) if fields.get("rate_limit_store") else None,
     )
