@@ -256,10 +256,15 @@ def _client(emu: Emulator, clock: FakeTime, **extra: Any) -> SpApiClient:
 
 
 def _starve(client: SpApiClient, rate: str) -> str:
-    """Teach the client's bucket for getMarketplaceParticipations a low rate and empty it, as a run of 429s would."""
+    """Teach the client's bucket for getMarketplaceParticipations a low rate and empty it, as a run of 429s would.
+
+    One call got through first: a 429 before any success is first contact, which the limiter retries
+    within seconds (see core.ratelimit), not the plan's long interval this test needs.
+    """
     operation = catalog.find_operation("GET", PARTICIPATIONS)
     assert operation is not None
     client.rate_limiter.observe_limit_header(client._seller, operation.key, rate)
+    client.rate_limiter.record_success(client._seller, operation.key)
     client.rate_limiter.record_throttled(client._seller, operation.key)
     return operation.key
 
