@@ -21,6 +21,7 @@ from airflow_provider_spapi.core.errors import (
 
 __all__ = [
     "SPAPI_ERRORS",
+    "TIKTOK_SHOP_ERRORS",
     "ApiError",
     "SpApiAuthError",
     "SpApiClientError",
@@ -29,7 +30,6 @@ __all__ = [
     "SpApiProcessingError",
     "SpApiServerError",
     "SpApiThrottledError",
-    "TIKTOK_SHOP_ERRORS",
     "TikTokShopAuthError",
     "TikTokShopClientError",
     "TikTokShopConfigError",

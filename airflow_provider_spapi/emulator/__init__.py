@@ -34,6 +34,7 @@ from airflow_provider_spapi.emulator import seed
 from airflow_provider_spapi.emulator.config import Options, build_options
 from airflow_provider_spapi.emulator.server import EmulatorHTTPServer
 from airflow_provider_spapi.emulator.state import EmulatorState
+from airflow_provider_spapi.emulator.tiktok import seed as tiktok_seed
 
 __all__ = ["Emulator", "Options"]
 
@@ -117,6 +118,22 @@ class Emulator:
         }
         fields = {key: value for key, value in fields.items() if value is not None}
         return json.dumps({"conn_type": "spapi", "login": login, "password": password, "extra": fields})
+
+    def tiktok_connection_json(
+        self,
+        *,
+        login: str = tiktok_seed.APP_KEY,
+        password: str = tiktok_seed.APP_SECRET,
+        refresh_token: str | None = tiktok_seed.REFRESH_TOKEN,
+        **extra: Any,
+    ) -> str:
+        """A ``tiktok_shop`` connection to this emulator (seeded app and authorisation), as ``AIRFLOW_CONN_<ID>`` JSON.
+
+        Both ``api_endpoint`` and ``auth_endpoint`` point here; extra fields given as None are left out.
+        """
+        fields = {"refresh_token": refresh_token, "api_endpoint": self.url, "auth_endpoint": self.url, **extra}
+        fields = {key: value for key, value in fields.items() if value is not None}
+        return json.dumps({"conn_type": "tiktok_shop", "login": login, "password": password, "extra": fields})
 
     # Admin -----------------------------------------------------------------------------------
 
