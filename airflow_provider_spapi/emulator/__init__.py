@@ -20,7 +20,8 @@ From Python (tests)::
         emulator.configure(faults=[{"kind": "status", "status": 503, "operation": "getOrders"}])
         emulator.counters()["requests"]
 
-Seeded credentials are in :mod:`.seed`; the knobs are :class:`.config.Options`.
+Seeded credentials are in :mod:`.seed`; the knobs are :class:`.config.Options`. The same port serves
+TikTok Shop (:mod:`.tiktok`: ``Emulator(tiktok={...})``, ``emulator.tiktok``, ``tiktok_connection_json()``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from airflow_provider_spapi.emulator.config import Options, build_options
 from airflow_provider_spapi.emulator.server import EmulatorHTTPServer
 from airflow_provider_spapi.emulator.state import EmulatorState
 from airflow_provider_spapi.emulator.tiktok import seed as tiktok_seed
+from airflow_provider_spapi.emulator.tiktok.options import build_tiktok_options
+from airflow_provider_spapi.emulator.tiktok.state import TikTokState
 
 __all__ = ["Emulator", "Options"]
 
@@ -49,10 +52,12 @@ class Emulator:
     the ``/_emulator/`` endpoints do.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, **options: Any) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, tiktok: dict[str, Any] | None = None, **options: Any) -> None:
         self.host = host
         self.port = port
         self.state = EmulatorState(build_options(options))
+        if tiktok:  # TikTok Shop knobs: emulator.tiktok.options.TikTokOptions
+            self.state.tiktok = TikTokState(build_tiktok_options(tiktok))
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -118,6 +123,11 @@ class Emulator:
         }
         fields = {key: value for key, value in fields.items() if value is not None}
         return json.dumps({"conn_type": "spapi", "login": login, "password": password, "extra": fields})
+
+    @property
+    def tiktok(self) -> TikTokState:
+        """The TikTok Shop side: ``.counters.snapshot()``, ``.configure()``, ``.expire_tokens()``... (see :mod:`.tiktok`)."""
+        return self.state.tiktok
 
     def tiktok_connection_json(
         self,

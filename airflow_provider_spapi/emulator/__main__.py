@@ -12,6 +12,8 @@ from types import FrameType
 from typing import Any
 
 from airflow_provider_spapi.emulator import Emulator, seed
+from airflow_provider_spapi.emulator import tiktok as tiktok_help
+from airflow_provider_spapi.emulator.tiktok import seed as tiktok_seed
 
 DESCRIPTION = """\
 Serve a local Amazon Selling Partner API (SP-API) and Login with Amazon (LWA) on one port, to run
@@ -48,7 +50,13 @@ admin endpoints (no auth):
   POST /_emulator/secret-expired  {{"client_id"}}: that client's secret answers invalid_client
   POST /_emulator/authorization-code  a fresh one-time spapi_oauth_code
   GET  /_emulator/notifications   e.g. APPLICATION_OAUTH_CLIENT_NEW_SECRET after a rotation
-"""
+
+""" + tiktok_help.HELP.format(
+    app_key=tiktok_seed.APP_KEY,
+    app_secret=tiktok_seed.APP_SECRET,
+    refresh_token=tiktok_seed.REFRESH_TOKEN,
+    shops=", ".join(shop.cipher for shop in tiktok_seed.SHOPS),
+)
 
 
 def _json(text: str) -> Any:
@@ -116,15 +124,16 @@ def build_parser() -> argparse.ArgumentParser:
     add("--faults", type=_json, default=[], metavar="JSON", help="a JSON list of faults to inject (see below)")
     add("--seed", type=int, default=0, metavar="INT", help="seed of the generated orders (default 0)")
     add("--anchor", default=None, metavar="ISO8601", help="newest order time (default: start time floored to the hour)")
+    add("--tiktok", type=_json, default={}, metavar="JSON", help="TikTok Shop knobs, e.g. '{\"shops\": 2}' (see below)")
     add("--verbose", action="store_true", help="log one line per request (never headers, bodies or tokens)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    options = {name: value for name, value in vars(args).items() if name not in ("host", "port")}
+    options = {name: value for name, value in vars(args).items() if name not in ("host", "port", "tiktok")}
     try:
-        emulator = Emulator(host=args.host, port=args.port, **options)
+        emulator = Emulator(host=args.host, port=args.port, tiktok=args.tiktok, **options)
         emulator.start()
     except (ValueError, OSError) as error:
         print(f"spapi-emulator: {error}", file=sys.stderr)

@@ -29,6 +29,7 @@ from airflow_provider_spapi.emulator.orders import OrderBook, OrdersApi
 from airflow_provider_spapi.emulator.paging import Pager
 from airflow_provider_spapi.emulator.reports import ReportsApi
 from airflow_provider_spapi.emulator.throttle import Throttler
+from airflow_provider_spapi.emulator.tiktok.state import TikTokState
 from airflow_provider_spapi.emulator.tokens import TokensApi
 
 
@@ -53,6 +54,7 @@ class EmulatorState:
         self.counters = Counters()
         self.faults = FaultInjector()
         self.throttler = Throttler()
+        self.tiktok = TikTokState()  # the TikTok Shop side (emulator/tiktok)
         self._lock = threading.Lock()
         self._build(options)
 
@@ -99,6 +101,7 @@ class EmulatorState:
     def reset(self) -> None:
         with self._lock:
             self._build(self.start_options)
+        self.tiktok.reset()
 
     def register(
         self, client_id: str, client_secret: str, refresh_token: str | None = None, selling_partner_id: str | None = None
