@@ -9,22 +9,18 @@ hook of the same credentials in the process.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
 from airflow_provider_spapi._compat import BaseHook, mask_secret
-from airflow_provider_spapi.core.tokens import fingerprint
 from airflow_provider_spapi.errors import SpApiError
-from airflow_provider_spapi.provider_info import CONN_TYPE, CONNECTION_FIELDS, HOOK_NAME, UI_FIELD_BEHAVIOUR
+from airflow_provider_spapi.hooks.expiry import warn_expiry_once
+from airflow_provider_spapi.hooks.form import connection_form_widgets, ui_field_behaviour
+from airflow_provider_spapi.provider_info import CONN_TYPE, HOOK_NAME, SPAPI_FORM
 from airflow_provider_spapi.spapi.client import SpApiClient
 from airflow_provider_spapi.spapi.expiry import ExpiryStatus, credential_expiries, due_warnings
 from airflow_provider_spapi.spapi.settings import SpApiSettings, parse_settings
-
-# Connections whose expiry warnings this process has logged already (fingerprints, not ids or secrets).
-_warned: set[str] = set()
-_warned_lock = threading.Lock()
 
 
 class SpApiHook(BaseHook):
@@ -137,15 +133,8 @@ class SpApiHook(BaseHook):
         return [status.message() for status in due_warnings(self.settings)]
 
     def _warn_expiry_once(self, settings: SpApiSettings) -> None:
-        key = fingerprint(
-            self.spapi_conn_id, settings.client_id, str(settings.refresh_token_issued_at), str(settings.client_secret_expires_at)
-        )
-        with _warned_lock:
-            if key in _warned:
-                return
-            _warned.add(key)
-        for status in due_warnings(settings):
-            self.log.warning("Connection %s: %s", self.spapi_conn_id, status.message())
+        key = (settings.client_id, str(settings.refresh_token_issued_at), str(settings.client_secret_expires_at))
+        warn_expiry_once(self.log, self.spapi_conn_id, key, due_warnings(settings))
 
     def test_connection(self) -> tuple[bool, str]:
         """The UI's Test button: mint a token and make one cheap call (a grantless mint without a refresh token)."""
@@ -166,40 +155,8 @@ class SpApiHook(BaseHook):
 
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
-        from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
-        from flask_babel import lazy_gettext
-        from wtforms import BooleanField, IntegerField, PasswordField, StringField
-
-        # ``any_of``, not ``AnyOf`` (the same class): Airflow 3.0/3.1 render this form with mocked WTForms and
-        # turn only ``wtforms.validators.any_of`` into a dropdown's enum.
-        from wtforms.validators import NumberRange, Optional, any_of
-
-        widgets: dict[str, Any] = {}
-        for field in CONNECTION_FIELDS:
-            label, help_text = lazy_gettext(field.label), lazy_gettext(field.description)
-            if field.sensitive:
-                widgets[field.name] = PasswordField(label, widget=BS3PasswordFieldWidget(), description=help_text)
-            elif field.type == "boolean":
-                widgets[field.name] = BooleanField(label, default=bool(field.default), description=help_text)
-            elif field.type == "integer":
-                widgets[field.name] = IntegerField(
-                    label,
-                    widget=BS3TextFieldWidget(),
-                    default=field.default,
-                    description=help_text,
-                    validators=[Optional(), NumberRange(min=field.minimum)],
-                )
-            else:
-                validators = [Optional(), any_of(list(field.enum))] if field.enum else [Optional()]
-                widgets[field.name] = StringField(
-                    label, widget=BS3TextFieldWidget(), default=field.default, description=help_text, validators=validators
-                )
-        return widgets
+        return connection_form_widgets(SPAPI_FORM)
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        return {
-            "hidden_fields": list(UI_FIELD_BEHAVIOUR["hidden-fields"]),
-            "relabeling": dict(UI_FIELD_BEHAVIOUR["relabeling"]),
-            "placeholders": dict(UI_FIELD_BEHAVIOUR["placeholders"]),
-        }
+        return ui_field_behaviour(SPAPI_FORM)

@@ -17,20 +17,24 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_spapi._compat import BaseOperator, Context, ObjectStoragePath, conf
+from airflow_provider_spapi.core.errors import ConfigError
 from airflow_provider_spapi.errors import SpApiConfigError, SpApiError
 from airflow_provider_spapi.hooks.spapi import SpApiHook
 from airflow_provider_spapi.spapi.workflows import Kind, ProcessingStatus, processing_status
 from airflow_provider_spapi.triggers.processing import SpApiProcessingTrigger, status_from_event
 
 
-def storage_path(value: Any, argument: str = "output_path") -> Any:
-    """A destination as a path object: ``scheme://…`` strings become ObjectStoragePath, other strings local Paths."""
+def storage_path(value: Any, argument: str = "output_path", error: type[ConfigError] = SpApiConfigError) -> Any:
+    """A destination as a path object: ``scheme://…`` strings become ObjectStoragePath, other strings local Paths.
+
+    A bad value raises ``error``: the calling platform's configuration error.
+    """
     if isinstance(value, (ObjectStoragePath, Path)):
         return value
     if isinstance(value, (str, os.PathLike)) and str(value).strip():
         text = str(value).strip()
         return ObjectStoragePath(text) if "://" in text else Path(text)
-    raise SpApiConfigError(f"Argument '{argument}' must be a local path or a URL such as s3://bucket/key, not {value!r}.")
+    raise error(f"Argument '{argument}' must be a local path or a URL such as s3://bucket/key, not {value!r}.")
 
 
 def seconds(value: float | timedelta, argument: str) -> float:
