@@ -3,7 +3,9 @@
 Both calls are ``GET`` with the app secret in the query string, unsigned, and answer success as
 ``code == 0`` in the body whatever the HTTP status. Their URLs are therefore never logged nor put
 in an exception: ``requests``' own exceptions name the URL, so they are caught and replaced by a
-message built without it. The two ``*_expire_in`` fields are absolute Unix timestamps, not durations.
+message built without it, and urllib3's DEBUG line for each request (which prints the path with its
+query) has the query of token paths cut off by :class:`TokenUrlFilter`. The two ``*_expire_in``
+fields are absolute Unix timestamps, not durations.
 """
 
 from __future__ import annotations
@@ -29,6 +31,34 @@ from airflow_provider_spapi.tiktok import catalog
 log = logging.getLogger(__name__)
 
 Grant = Literal["get", "refresh"]
+
+
+class TokenUrlFilter(logging.Filter):
+    """Cuts the query (app secret, refresh token, auth code) off token-endpoint URLs in urllib3's log records."""
+
+    def __init__(self, paths: tuple[str, ...]) -> None:
+        super().__init__()
+        self.paths = paths
+
+    def _redact(self, value: Any) -> Any:
+        if isinstance(value, str) and "?" in value and any(path in value for path in self.paths):
+            return value.split("?", 1)[0] + "?<redacted>"
+        return value
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(self._redact(arg) for arg in record.args)
+        record.msg = self._redact(record.msg)
+        return True
+
+
+def _guard_urllib3_log() -> None:
+    logger = logging.getLogger("urllib3.connectionpool")
+    if not any(isinstance(existing, TokenUrlFilter) for existing in logger.filters):
+        logger.addFilter(TokenUrlFilter((catalog.token_path("get"), catalog.token_path("refresh"))))
+
+
+_guard_urllib3_log()
 
 
 @dataclass(frozen=True)
