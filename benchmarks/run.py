@@ -7,7 +7,8 @@
    adaptive cases), ours and python-amazon-sp-api;
 2. client CPU per call: ours, raw ``requests``, python-amazon-sp-api;
 3. LWA token mints per 1,000 calls from 8 threads;
-4. peak memory while streaming a >= 100 MiB report document to a file.
+4. peak memory while streaming a >= 100 MiB report document to a file;
+5. TikTok Shop: token refreshes per 1,000 access-token calls from 8 threads, paging at the throttle ceiling.
 
 The emulator runs in a subprocess on 127.0.0.1 (a free port); CPU figures are this process's only.
 Results go to ``benchmarks/results/latest.json`` (every run; ``meta.mode`` says which kind) and,
@@ -33,6 +34,7 @@ import _cpu
 import _lwa
 import _streaming
 import _throughput
+import _tiktok
 from _common import RESULTS_DIR, EmulatorProcess, machine_facts
 from _report import markdown
 
@@ -41,6 +43,7 @@ BENCHMARKS: dict[str, Callable[[EmulatorProcess, bool, Callable[[str], None]], A
     "cpu": _cpu.run,
     "lwa": _lwa.run,
     "streaming": _streaming.run,
+    "tiktok": _tiktok.run,
 }
 
 
