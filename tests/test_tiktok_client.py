@@ -392,3 +392,55 @@ def test_no_secret_or_token_in_any_error_repr_or_log(tt: Emulator, caplog: pytes
     for secret in secrets:
         assert secret not in said, "a secret or token leaked"
     assert "app_secret=" not in said
+
+
+# The emulator refuses what TikTok refuses (so the client tests above could fail) ----------------
+
+
+def _raw(emu: Emulator, method: str, path: str, token: str | None, **changes: Any) -> dict[str, Any]:
+    """One hand-built call: a valid signed request with ``changes`` applied (``query`` overrides, ``sign`` tampering)."""
+    from airflow_provider_spapi.tiktok.signing import sign
+
+    query = {"app_key": seed.APP_KEY, "timestamp": str(int(time.time())), **changes.get("query", {})}
+    query = {key: value for key, value in query.items() if value is not None}
+    body = changes.get("body", b"")
+    query["sign"] = changes.get("sign") or sign(path, query, body, changes.get("secret", seed.APP_SECRET))
+    headers = {"Content-Type": "application/json", **({"x-tts-access-token": token} if token else {})}
+    response = requests.request(method, emu.url + path, params=query, data=body, headers=headers, timeout=10)
+    answer: dict[str, Any] = response.json()
+    answer["status"] = response.status_code
+    return answer
+
+
+def test_the_emulator_refuses_what_tiktok_refuses(tt: Emulator) -> None:
+    token = fresh_pair(tt).access_token
+    cipher = seed.SHOPS[0].cipher
+    shop = {"shop_cipher": cipher, "page_size": "1"}
+    assert _raw(tt, "POST", ORDERS, token, query=shop)["code"] == 0
+    cases = [
+        ({"query": {**shop, "timestamp": str(int(time.time()) - 400)}}, 36009004, "timestamp"),
+        ({"query": {**shop, "timestamp": str(int(time.time()) + 120)}}, 36009004, "timestamp"),
+        ({"query": {**shop, "app_key": "other"}}, 36009004, "app_key"),
+        ({"query": shop, "secret": "not-the-secret"}, 106001, "sign"),
+        ({"query": shop, "body": b'{"a":1}', "sign": None}, 0, ""),
+        ({"query": {"page_size": "1"}}, 106013, "shop_cipher"),
+        ({"query": {**shop, "shop_cipher": "ROW_unknown"}}, 36009004, "shop_cipher"),
+        ({"query": {**shop, "page_token": "not-a-token"}}, 36009004, "page_token"),
+    ]
+    for changes, code, word in cases:
+        answer = _raw(tt, "POST", ORDERS, token, **changes)
+        assert answer["code"] == code and word in answer["message"], (changes, answer)
+    # A body altered after signing no longer matches the signature.
+    from airflow_provider_spapi.tiktok.signing import sign
+
+    query = {"app_key": seed.APP_KEY, "timestamp": str(int(time.time())), **shop}
+    query["sign"] = sign(ORDERS, query, b'{"a":1}', seed.APP_SECRET)
+    altered = requests.post(tt.url + ORDERS, params=query, data=b'{"a": 1}', headers={"x-tts-access-token": token}, timeout=10)
+    assert altered.json()["code"] == 106001
+    assert _raw(tt, "GET", SHOPS, token, query={"shop_cipher": cipher})["code"] == 36009004
+    assert _raw(tt, "GET", SHOPS, None)["code"] == 105001
+    tt.tiktok.expire_tokens()
+    expired = _raw(tt, "GET", SHOPS, token)
+    assert expired["code"] == 105002 and expired["status"] == 401
+    unknown = _raw(tt, "GET", "/order/202309/nothing_here", token)
+    assert unknown["status"] == 404 and unknown["code"] == 36009004
