@@ -23,7 +23,13 @@ from airflow_provider_spapi.core.session import HttpSession
 from airflow_provider_spapi.emulator import Emulator
 from airflow_provider_spapi.emulator.tiktok import seed
 from airflow_provider_spapi.emulator.tiktok.signature import expected_sign
-from airflow_provider_spapi.errors import TikTokShopAuthError, TikTokShopClientError, TikTokShopConfigError, TikTokShopError
+from airflow_provider_spapi.errors import (
+    TikTokShopAuthError,
+    TikTokShopClientError,
+    TikTokShopConfigError,
+    TikTokShopError,
+    TikTokShopThrottledError,
+)
 from airflow_provider_spapi.tiktok.auth import TikTokAuth
 from airflow_provider_spapi.tiktok.client import TikTokShopClient
 from airflow_provider_spapi.tiktok.grants import shared_grants
@@ -242,6 +248,24 @@ def test_5xx_and_resets_are_retried_each_attempt_signed_afresh(tt: Emulator) -> 
         assert body == b'{"update_time_ge":1}'
         assert query["sign"] == expected_sign(parts.path, parts.query, body, "application/json", seed.APP_SECRET)
         assert abs(int(query["timestamp"]) - sent_at) <= 1.0  # stamped when sent, not when the call began
+
+
+def test_a_read_timeout_is_retried(tt: Emulator) -> None:
+    client = TikTokShopClient(settings_for(tt, read_timeout=0.3))
+    client.access_token()
+    tt.tiktok.configure({"faults": [{"kind": "delay", "seconds": 1.0, "path_prefix": SHOPS, "count": 1}]})
+    assert client.authorized_shops()
+    assert client.stats.retries == 1 and counters(tt)["faults"] == {"delay": 1}
+
+
+def test_throttling_that_outlives_the_retries_raises_the_throttled_error(tt: Emulator) -> None:
+    tt.tiktok.configure({"rate": 0.01, "burst": 1})
+    client = TikTokShopClient(settings_for(tt, max_attempts=2))
+    client.authorized_shops()
+    with pytest.raises(TikTokShopThrottledError) as raised:
+        client.authorized_shops()
+    assert raised.value.code == "36009002" and raised.value.status == 429
+    assert counters(tt)["throttled"] == 2
 
 
 def test_a_non_zero_code_raises_with_tiktoks_code_message_and_request_id(tt: Emulator) -> None:

@@ -22,7 +22,8 @@ extra {{"refresh_token": "...", "api_endpoint": "<base URL>", "auth_endpoint": "
   page tokens contain '+' and '/'; orders' buyer fields contain the marker PII.
   --tiktok JSON knobs: access_token_lifetime, refresh_token_lifetime (seconds), rotate_refresh_token,
   shops (1-3), rate/burst (QPS per app and API; 0 = off), throttle_status (429 or 200, code 36009002),
-  check_timestamp, faults [{{"kind": "status"|"reset", "status": 503, "path_prefix": "/order/", "count": 1}}],
+  check_timestamp, faults [{{"kind": "status"|"reset"|"delay", "status": 503, "seconds": 2, "path_prefix": "/order/",
+  "count": 1}}],
   orders, products, statements, seed (start-up only)
   admin: GET /_emulator/tiktok/counters, GET|POST /_emulator/tiktok/config, POST /_emulator/tiktok/reset,
   POST /_emulator/tiktok/expire-tokens, /revoke {{"refresh_token"}}, /expire-refresh-token {{"refresh_token"}},

@@ -8,17 +8,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 STARTUP_ONLY = frozenset({"orders", "products", "statements", "seed"})
-FAULT_KINDS = ("status", "reset")
+FAULT_KINDS = ("status", "reset", "delay")
 
 
 @dataclass
 class Fault:
-    """Answer the next ``count`` matching calls with HTTP ``status`` (code 36009003) or a connection reset."""
+    """The next ``count`` matching calls get HTTP ``status`` (code 36009003), a connection reset, or a ``seconds`` delay."""
 
     kind: str = "status"
     status: int = 503
     path_prefix: str = "/"
     count: int = 1
+    seconds: float = 0.0
 
     def spec(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

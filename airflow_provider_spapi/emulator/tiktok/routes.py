@@ -48,7 +48,9 @@ def dispatch(state: TikTokState, request: Request) -> Response:
     if request.path.startswith(facts.ADMIN_PREFIX):
         return admin(state, request)
     fault = state.take_fault(request.path)
-    if fault is not None:
+    if fault is not None and fault.kind == "delay":
+        time.sleep(fault.seconds)  # then answer as usual: a client with a shorter read timeout has given up
+    elif fault is not None:
         if fault.kind == "reset":
             return Response(0, reset=True)
         return _envelope(fault.status, facts.INTERNAL_ERROR, "Internal error, please try again (injected by the emulator).")
