@@ -154,6 +154,10 @@ def test_a_rotated_refresh_token_is_reported_once_and_used_from_then_on(tt: Emul
     assert refreshes(tt) == 2 and counters(tt)["rotations"] == 2
     assert len(reported) == 2 and reported[1][0] not in (first, seed.REFRESH_TOKEN)
     assert "36004005" not in counters(tt)["errors"]
+    # A connection that has since stored a rotated token (as the hook does) joins the same grant and cached token.
+    stored = TikTokShopClient(settings_for(tt, refresh_token=first))
+    assert stored.access_token() == other.access_token()
+    assert refreshes(tt) == 2
 
 
 def test_an_expired_access_token_105002_refreshes_once_and_retries(tt: Emulator) -> None:

@@ -114,10 +114,10 @@ class TikTokShopClient:
         self.stats = ClientStats()
         self.auth = TikTokAuth(self.session, settings.auth_endpoint, settings.retry, logger=logger, on_retry=self._count_retry)
         # One authorisation: the app and the refresh token the connection started from (never a secret in clear).
-        grant_key = fingerprint(settings.auth_endpoint, settings.app_key, settings.refresh_token)
-        self._grant: Grant = grants.get(grant_key, settings.refresh_token, settings.refresh_token_expires_at)
+        self._grants = grants
+        self._grant: Grant = grants.get(self._grant_key(settings.refresh_token), settings.refresh_token, settings.refresh_token_expires_at)
         # Tokens also depend on the secret: a connection only ever gets a token it could mint itself.
-        self._token_key = fingerprint(grant_key, settings.app_secret, "access")
+        self._token_key = fingerprint(self._grant.key, settings.app_secret, "access")
         # TikTok's QPS is per app and API.
         self._principal = fingerprint(settings.api_endpoint, settings.app_key)
 
@@ -125,6 +125,9 @@ class TikTokShopClient:
         return f"TikTokShopClient(api_endpoint={self.settings.api_endpoint!r}, app_key={self.settings.app_key!r})"
 
     # -- tokens ---------------------------------------------------------------------------------
+
+    def _grant_key(self, refresh_token: str | None) -> str:
+        return fingerprint(self.settings.auth_endpoint, self.settings.app_key, refresh_token)
 
     def _count_retry(self, error: Retryable) -> None:
         self.stats.add(retries=1)
@@ -174,6 +177,7 @@ class TikTokShopClient:
             return
         self._received(pair.refresh_token)
         grant.refresh_token = pair.refresh_token
+        self._grants.alias(self._grant_key(pair.refresh_token), grant)
         self.logger.info("TikTok Shop returned a new refresh token; the process uses it from now on")
         if self.on_refresh_token is not None:
             self.on_refresh_token(pair.refresh_token, grant.refresh_token_expires_at)
