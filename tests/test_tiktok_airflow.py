@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -21,6 +20,7 @@ import pendulum
 import pytest
 from dagrun import run_dag, state_of
 from test_example_dags import capture_console, decode, load_dagbag, task_states
+from test_tiktok_credentials import TOKEN_PREFIXES, metadata_connection, stored_extra, unique
 
 from airflow_provider_spapi import get_provider_info
 from airflow_provider_spapi._compat import AIRFLOW_V_3
@@ -42,7 +42,6 @@ pytestmark = pytest.mark.airflow
 
 ORDERS_SEARCH = "/order/202309/orders/search"
 PRODUCTS_SEARCH = "/product/202309/products/search"
-TOKEN_PREFIXES = ("ROW_emuAccess", "ROW_emuRefresh")
 EXAMPLE_DAG_IDS = ["example_credentials_check_all", "example_tiktok_orders_incremental"]
 # SPEC.md's tiktok_shop connection table: every extra field, and which of them are secrets.
 EXTRA_FIELDS = (
@@ -60,11 +59,6 @@ SECRET_EXTRA_FIELDS = ("refresh_token", "access_token")
 
 def in_days(days: float) -> str:
     return (datetime.now(timezone.utc) + timedelta(days=days)).isoformat()
-
-
-def unique(prefix: str) -> str:
-    """A connection id nothing else in this process used (the once-per-process warning is keyed on it)."""
-    return f"{prefix}_{uuid.uuid4().hex[:8]}"
 
 
 def clear_process_caches() -> None:
@@ -114,25 +108,6 @@ def dag_with(dag_id: str, operator: Any) -> Any:
     with DAG(dag_id, schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), catchup=False) as dag:
         dag.add_task(operator)
     return dag
-
-
-def metadata_connection(conn_id: str, extra: dict[str, Any]) -> None:
-    from airflow.models import Connection
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        session.query(Connection).filter(Connection.conn_id == conn_id).delete()
-        session.add(
-            Connection(conn_id=conn_id, conn_type="tiktok_shop", login=seed.APP_KEY, password=seed.APP_SECRET, extra=json.dumps(extra))
-        )
-
-
-def stored_extra(conn_id: str) -> dict[str, Any]:
-    from airflow.models import Connection
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        return dict(session.query(Connection).filter(Connection.conn_id == conn_id).one().extra_dejson)
 
 
 # -- the hook against the emulator ------------------------------------------------------------------
@@ -263,18 +238,18 @@ def test_credentials_check_fails_once_expired_naming_reauthorisation(tt: Emulato
     with pytest.raises(TikTokShopAuthError) as failure:
         TikTokShopCredentialsCheckOperator(
             task_id="check", tiktok_shop_conn_id=conn_id, notifiers=[lambda c: notified.append(c["credential_warnings"])]
-        ).execute({})  # type: ignore[arg-type]
+        ).execute({})
 
     assert "expired" in str(failure.value) and "3 days ago" in str(failure.value)
     assert "authorise" in str(failure.value)
     assert len(notified) == 1 and notified[0][0] in str(failure.value)
-    soft = TikTokShopCredentialsCheckOperator(task_id="check", tiktok_shop_conn_id=conn_id, fail_on_expired=False).execute({})  # type: ignore[arg-type]
+    soft = TikTokShopCredentialsCheckOperator(task_id="check", tiktok_shop_conn_id=conn_id, fail_on_expired=False).execute({})
     assert soft["refresh_token_days_left"] == -3
     assert sent(tt) == NOTHING_SENT  # the expiry is a known date: no call needed
 
 
 def test_credentials_check_without_a_recorded_expiry_reports_none(tt: Emulator, tiktok_conn: Any) -> None:
-    result = TikTokShopCredentialsCheckOperator(task_id="check").execute({})  # type: ignore[arg-type]
+    result = TikTokShopCredentialsCheckOperator(task_id="check").execute({})
 
     assert result == {"refresh_token_days_left": None, "warnings": []}
 

@@ -13,17 +13,17 @@ from collections.abc import Iterator, Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
-from airflow_provider_spapi._compat import BaseHook, mask_secret
+from airflow_provider_spapi._compat import mask_secret
 from airflow_provider_spapi.errors import SpApiError
+from airflow_provider_spapi.hooks.base import ClientHook
 from airflow_provider_spapi.hooks.expiry import warn_expiry_once
-from airflow_provider_spapi.hooks.form import connection_form_widgets, ui_field_behaviour
 from airflow_provider_spapi.provider_info import CONN_TYPE, HOOK_NAME, SPAPI_FORM
 from airflow_provider_spapi.spapi.client import SpApiClient
 from airflow_provider_spapi.spapi.expiry import ExpiryStatus, credential_expiries, due_warnings
 from airflow_provider_spapi.spapi.settings import SpApiSettings, parse_settings
 
 
-class SpApiHook(BaseHook):
+class SpApiHook(ClientHook):
     """Calls Amazon's Selling Partner API with the credentials of an ``spapi`` connection.
 
     :param spapi_conn_id: the connection to use (login: LWA client id, password: LWA client secret,
@@ -33,14 +33,13 @@ class SpApiHook(BaseHook):
     conn_name_attr = "spapi_conn_id"
     default_conn_name = "spapi_default"
     conn_type = CONN_TYPE
+    form = SPAPI_FORM
+    usage_label = "SP-API"
     hook_name = HOOK_NAME
 
     def __init__(self, spapi_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.spapi_conn_id = spapi_conn_id
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(spapi_conn_id={self.spapi_conn_id!r})"
 
     # -- connection ---------------------------------------------------------------------------
 
@@ -62,9 +61,6 @@ class SpApiHook(BaseHook):
         """
         self._warn_expiry_once(self.settings)
         return SpApiClient(self.settings, logger=self.log, on_token=mask_secret)
-
-    def get_conn(self) -> SpApiClient:
-        return self.client
 
     # -- tokens -------------------------------------------------------------------------------
 
@@ -113,15 +109,6 @@ class SpApiHook(BaseHook):
         """Every page of a list operation, in order, each exactly once; see :meth:`SpApiClient.paginate`."""
         return self.client.paginate(method, path, params=params, json=json, token_key=token_key, **request_kwargs)
 
-    @property
-    def stats(self) -> dict[str, float]:
-        """Calls, pages, retries, throttled answers, rate-limit waits and tokens minted by this hook."""
-        return self.client.stats.as_dict() if "client" in self.__dict__ else {}
-
-    def log_stats(self) -> None:
-        if "client" in self.__dict__:
-            self.log.info("SP-API usage: %s", ", ".join(f"{key}={value}" for key, value in self.stats.items()))
-
     # -- credential lifecycle -----------------------------------------------------------------
 
     def credential_expiries(self) -> list[ExpiryStatus]:
@@ -150,13 +137,3 @@ class SpApiHook(BaseHook):
             return False, str(error)
         warnings = self.check_credentials_expiry()
         return True, " ".join([message, *warnings])
-
-    # -- connection form (Airflow 2.x; Airflow 3.2+ reads provider_info) -------------------------
-
-    @classmethod
-    def get_connection_form_widgets(cls) -> dict[str, Any]:
-        return connection_form_widgets(SPAPI_FORM)
-
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        return ui_field_behaviour(SPAPI_FORM)

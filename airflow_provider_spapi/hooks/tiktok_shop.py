@@ -17,13 +17,13 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from airflow_provider_spapi._compat import BaseHook, mask_secret
+from airflow_provider_spapi._compat import mask_secret
 from airflow_provider_spapi.core.expiry import ExpiryStatus
 from airflow_provider_spapi.core.retry import RetrySettings
 from airflow_provider_spapi.errors import TikTokShopError
 from airflow_provider_spapi.hooks import connection_store
+from airflow_provider_spapi.hooks.base import ClientHook
 from airflow_provider_spapi.hooks.expiry import warn_expiry_once
-from airflow_provider_spapi.hooks.form import connection_form_widgets, ui_field_behaviour
 from airflow_provider_spapi.provider_info import TIKTOK_SHOP_CONN_TYPE, TIKTOK_SHOP_FORM, TIKTOK_SHOP_HOOK_NAME
 from airflow_provider_spapi.tiktok.client import TikTokShopClient
 from airflow_provider_spapi.tiktok.expiry import credential_expiries, due_warnings
@@ -46,7 +46,7 @@ def store_command(conn_id: str) -> str:
     return f"python -m airflow_provider_spapi.credentials tiktok-refresh --conn-id {conn_id} [--json-file PATH]"
 
 
-class TikTokShopHook(BaseHook):
+class TikTokShopHook(ClientHook):
     """Calls TikTok Shop's Open API with the credentials of a ``tiktok_shop`` connection.
 
     :param tiktok_shop_conn_id: the connection to use (login: app key, password: app secret, extra:
@@ -56,14 +56,13 @@ class TikTokShopHook(BaseHook):
     conn_name_attr = "tiktok_shop_conn_id"
     default_conn_name = "tiktok_shop_default"
     conn_type = TIKTOK_SHOP_CONN_TYPE
+    form = TIKTOK_SHOP_FORM
+    usage_label = "TikTok Shop"
     hook_name = TIKTOK_SHOP_HOOK_NAME
 
     def __init__(self, tiktok_shop_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.tiktok_shop_conn_id = tiktok_shop_conn_id
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(tiktok_shop_conn_id={self.tiktok_shop_conn_id!r})"
 
     # -- connection ---------------------------------------------------------------------------
 
@@ -91,9 +90,6 @@ class TikTokShopHook(BaseHook):
 
     def _new_client(self, settings: TikTokShopSettings) -> TikTokShopClient:
         return TikTokShopClient(settings, logger=self.log, on_token=_mask, on_refresh_token=self._keep_refresh_token)
-
-    def get_conn(self) -> TikTokShopClient:
-        return self.client
 
     # -- tokens -------------------------------------------------------------------------------
 
@@ -169,15 +165,6 @@ class TikTokShopHook(BaseHook):
         """Every page's ``data``, in order, each exactly once, following ``next_page_token``."""
         return self.client.paginate(method, path, params=params, json=json, page_size=page_size, **request_kwargs)
 
-    @property
-    def stats(self) -> dict[str, float]:
-        """Calls, pages, retries, throttled answers, rate-limit waits and tokens minted by this hook."""
-        return self.client.stats.as_dict() if "client" in self.__dict__ else {}
-
-    def log_stats(self) -> None:
-        if "client" in self.__dict__:
-            self.log.info("TikTok Shop usage: %s", ", ".join(f"{key}={value}" for key, value in self.stats.items()))
-
     # -- credential lifecycle -----------------------------------------------------------------
 
     def _newest_refresh_token_expiry(self) -> datetime | None:
@@ -205,13 +192,3 @@ class TikTokShopHook(BaseHook):
         message = f"Connection works: got an access token; the authorisation covers {len(shops)} shop(s): {names}."
         warnings = [status.message() for status in due_warnings(settings, refresh_token_expires_at=quick.refresh_token_expires_at)]
         return True, " ".join([message, *warnings])
-
-    # -- connection form (Airflow 2.x; Airflow 3.2+ reads provider_info) -------------------------
-
-    @classmethod
-    def get_connection_form_widgets(cls) -> dict[str, Any]:
-        return connection_form_widgets(TIKTOK_SHOP_FORM)
-
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        return ui_field_behaviour(TIKTOK_SHOP_FORM)

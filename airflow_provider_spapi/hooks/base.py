@@ -1,0 +1,52 @@
+"""What both platforms' hooks share: a repr naming the connection, the client's usage stats, the connection form.
+
+Each hook (``SpApiHook``, ``TikTokShopHook``) builds its client lazily as the ``client`` cached property;
+this base reads it only once it exists, so asking for stats never opens a connection.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from airflow_provider_spapi._compat import BaseHook
+from airflow_provider_spapi.hooks.form import connection_form_widgets, ui_field_behaviour
+from airflow_provider_spapi.provider_info import ConnectionForm
+
+
+class ClientHook(BaseHook):
+    """A hook that is a thin adapter over one of the Airflow-free clients."""
+
+    #: The connection form both UIs render for this hook's connection type.
+    form: ClassVar[ConnectionForm]
+    #: How the usage log line names the platform.
+    usage_label: ClassVar[str]
+    #: The attribute holding the connection id (``spapi_conn_id``, ``tiktok_shop_conn_id``), as Airflow's hooks declare.
+    conn_name_attr: ClassVar[str]
+    #: The Airflow-free client, a cached property of each hook.
+    client: Any
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.conn_name_attr}={getattr(self, self.conn_name_attr)!r})"
+
+    def get_conn(self) -> Any:
+        return self.client
+
+    @property
+    def stats(self) -> dict[str, float]:
+        """Calls, pages, retries, throttled answers, rate-limit waits and tokens minted by this hook."""
+        client = self.__dict__.get("client")
+        return dict(client.stats.as_dict()) if client is not None else {}
+
+    def log_stats(self) -> None:
+        if "client" in self.__dict__:
+            self.log.info("%s usage: %s", self.usage_label, ", ".join(f"{key}={value}" for key, value in self.stats.items()))
+
+    # -- connection form (Airflow 2.x and 3.0/3.1; Airflow 3.2+ reads provider_info) -------------
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        return connection_form_widgets(cls.form)
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        return ui_field_behaviour(cls.form)
