@@ -20,6 +20,7 @@ import requests
 
 from airflow_provider_spapi.core.retry import RetrySettings
 from airflow_provider_spapi.core.session import HttpSession
+from airflow_provider_spapi.core.tokens import shared_token_cache
 from airflow_provider_spapi.emulator import Emulator
 from airflow_provider_spapi.emulator.tiktok import seed
 from airflow_provider_spapi.emulator.tiktok.signature import expected_sign
@@ -173,6 +174,16 @@ def test_an_expired_access_token_105002_refreshes_once_and_retries(tt: Emulator)
     assert client.access_token() != pair.access_token
     client.authorized_shops()
     assert refreshes(tt) == 2
+
+
+def test_a_stored_access_token_tiktok_does_not_know_105001_is_replaced_once(tt: Emulator) -> None:
+    settings = settings_for(tt, access_token="ROW_from_an_older_pair", access_token_expires_at="2099-01-01T00:00:00Z")
+    client = TikTokShopClient(settings)
+    assert client.authorized_shops()
+    assert refreshes(tt) == 1 and counters(tt)["errors"] == {"105001": 1}
+    shared_token_cache.clear()  # even with the cache gone, the refused token is never handed out again in this process
+    TikTokShopClient(settings).authorized_shops()
+    assert refreshes(tt) == 2 and counters(tt)["errors"] == {"105001": 1}
 
 
 def test_exchanging_an_auth_code_returns_the_new_authorisation(tt: Emulator) -> None:
@@ -406,8 +417,6 @@ def test_no_secret_or_token_in_any_error_repr_or_log(tt: Emulator, caplog: pytes
     failures.append(several.value)
     tt.tiktok.revoke(seed.REFRESH_TOKEN)
     shared_grants.clear()
-    from airflow_provider_spapi.core.tokens import shared_token_cache
-
     shared_token_cache.clear()
     with pytest.raises(TikTokShopAuthError) as revoked:
         TikTokShopClient(settings_for(tt), on_token=seen).authorized_shops()

@@ -19,12 +19,17 @@ ErrorClass = Literal["auth", "config", "throttled", "client", "server"]
 
 @dataclass(frozen=True)
 class ErrorCode:
-    """What one of TikTok's numeric codes means: a kind (``expired_token``, ``throttled``...), the error class, the fix."""
+    """What one of TikTok's numeric codes means: a kind (``expired_token``, ``throttled``...), the error class, the fix.
+
+    ``refresh`` marks a refusal of the access token itself (expired, or unknown after a rotation): one
+    refresh and one retry may cure it.
+    """
 
     code: str
     kind: str
     error_class: ErrorClass
     fix: str
+    refresh: bool = False
 
 
 @cache
@@ -88,8 +93,9 @@ def holds_personal_data(method: str, path: str) -> bool:
 @cache
 def error_codes() -> dict[str, ErrorCode]:
     return {
-        code: ErrorCode(code=code, kind=spec["kind"], error_class=spec["class"], fix=spec["fix"])
+        code: ErrorCode(code=code, kind=spec["kind"], error_class=spec["class"], fix=spec["fix"], refresh=spec.get("refresh", False))
         for code, spec in facts()["error_codes"].items()
+        if not code.startswith("_")
     }
 
 

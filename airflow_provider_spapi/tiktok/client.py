@@ -6,7 +6,7 @@ valid, else one refresh per lifetime for the whole process), adds ``app_key``, a
 (:mod:`.signing`), waits for the shared rate limiter and absorbs what can be absorbed: throttling
 (HTTP 429 or ``36009002``: TikTok publishes no plan, so the bucket adapts), 5xx, resets and timeouts
 (backoff; each attempt re-signed, since the timestamp changes) and an expired access token
-(``105002``: one refresh, one retry). What is left raises a
+(``105002``, or ``105001`` for a token TikTok no longer knows: one refresh, one retry). What is left raises a
 :class:`~airflow_provider_spapi.errors.TikTokShopError` with TikTok's code, message and request id.
 
 Nothing here imports Airflow: the hook hands the client its logger, the secrets masker
@@ -195,7 +195,7 @@ class TikTokShopClient:
         return self._access_token().value
 
     def _forget(self, token: Token) -> None:
-        """TikTok called ``token`` expired: drop it from the cache and never hand out the stored one again."""
+        """TikTok refused ``token``: drop it from the cache and never hand out the stored one again."""
         self._grant.refused.add(fingerprint(token.value))
         self.token_cache.invalidate(self._token_key, token)
 
@@ -340,10 +340,10 @@ class TikTokShopClient:
                 data = answer.get("data")
                 return dict(data) if isinstance(data, Mapping) else {}
             known = catalog.error_code(code)
-            if known is not None and known.kind == "expired_token" and not refreshed:
+            if known is not None and known.refresh and not refreshed:
                 refreshed = True
                 self._forget(token)
-                raise Retryable("the access token expired (105002); refreshing it once", status=401, retry_after=0.0)
+                raise Retryable(f"TikTok refused the access token ({code}); refreshing it once", status=401, retry_after=0.0)
             raise error_for(answer, response.status_code, name)
 
         return run_with_retries(
