@@ -223,6 +223,31 @@ def test_personal_data_goes_to_the_file_and_xcom_gets_counts(airflow_db: Path, t
     assert WITHHELD_BODY in str(rendered) and "COMPLETED" not in str(rendered)  # the body ran, but is not kept
 
 
+def test_mapped_personal_data_calls_withhold_the_body_too(airflow_db: Path, tt: Emulator, tiktok_conn: Any, tmp_path: Path) -> None:
+    """``.partial().expand()`` renders through the mapped operator; the body stays out of the rendered fields there too."""
+    dag_id = unique("test_tiktok_orders_mapped")
+    with DAG(dag_id, schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), catchup=False) as dag:
+        TikTokShopOperator.partial(task_id="orders", method="POST", path=ORDERS_SEARCH, paginate=True).expand_kwargs(
+            [
+                {"body": {"order_status": "COMPLETED"}, "output_path": str(tmp_path / "completed.jsonl")},
+                {"body": {"order_status": "CANCELLED"}, "output_path": str(tmp_path / "cancelled.jsonl")},
+            ]
+        )
+
+    dag_run = run_dag(dag)
+
+    assert set(task_states(dag_run).values()) == {"success"}
+    for status, name in (("COMPLETED", "completed.jsonl"), ("CANCELLED", "cancelled.jsonl")):
+        lines = (tmp_path / name).read_text().splitlines()
+        assert {order["status"] for line in lines for order in json.loads(line)["orders"]} == {status}  # the real body was sent
+    with sqlite3.connect(airflow_db / "airflow.db") as db:
+        rendered = [
+            str(row) for (row,) in db.execute("SELECT rendered_fields FROM rendered_task_instance_fields WHERE dag_id = ?", (dag_id,))
+        ]
+    assert len(rendered) == 2
+    assert all(WITHHELD_BODY in fields and "COMPLETED" not in fields and "CANCELLED" not in fields for fields in rendered)
+
+
 def test_non_personal_call_without_output_path_returns_data_to_xcom(tt: Emulator, tiktok_conn: Any) -> None:
     shops = TikTokShopOperator(task_id="shops", method="GET", path="/authorization/202309/shops").execute({})
     products = TikTokShopOperator(task_id="products", method="POST", path=PRODUCTS_SEARCH, body={}, paginate=True, page_size=50).execute({})

@@ -85,17 +85,18 @@ class TikTokShopOperator(BaseOperator):
     def holds_personal_data(self) -> bool:
         return isinstance(self.path, str) and catalog.holds_personal_data(self.method, self.path)
 
-    def render_template_fields(self, context: Any, jinja_env: Any = None) -> None:
+    def _do_render_template_fields(self, parent: Any, *args: Any, **kwargs: Any) -> None:
         """Render as usual, then keep a personal-data call's body out of what Airflow stores as rendered fields.
 
         Airflow writes the rendered template fields to the metadata database before ``execute``; the
         body of an orders, returns or fulfillment call may name a buyer, so the operator keeps the
-        rendered body for the call and leaves a placeholder in the field.
+        rendered body for the call and leaves a placeholder in the field. This is the step both
+        ``render_template_fields`` and a mapped task's rendering go through (on 2.11 and 3.x), so
+        ``.partial().expand()`` tasks withhold the body too.
         """
-        super().render_template_fields(context, jinja_env)
-        self._request_body = self.body
-        if self.body is not None and self.holds_personal_data:
-            self.body = WITHHELD_BODY
+        super()._do_render_template_fields(parent, *args, **kwargs)
+        if parent is self and self.body is not None and self.body != WITHHELD_BODY and self.holds_personal_data:
+            self._request_body, self.body = self.body, WITHHELD_BODY
 
     def _check_arguments(self) -> None:
         """Everything that can be wrong with the (rendered) arguments, raised before any request."""
