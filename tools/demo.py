@@ -341,7 +341,10 @@ def main(argv: list[str] | None = None) -> int:
         folder.mkdir(parents=True)
 
     with Emulator(host="127.0.0.1", port=0, tiktok=TIKTOK_OPTIONS) as emulator:
-        print(f"SP-API + TikTok Shop emulator on {emulator.url}; Airflow home {rel(AIRFLOW_HOME)}; outputs in {rel(OUTPUT)}; logs in {rel(LOGS)}")
+        print(
+            f"SP-API + TikTok Shop emulator on {emulator.url}; Airflow home {rel(AIRFLOW_HOME)}; "
+            f"outputs in {rel(OUTPUT)}; logs in {rel(LOGS)}"
+        )
         env = demo_environment(emulator)
         if run([sys.executable, "-m", "airflow", "db", "migrate"], env, LOGS / "db-migrate.log", timeout=300) != 0:
             print(f"airflow db migrate failed; see {rel(LOGS / 'db-migrate.log')}", file=sys.stderr)
