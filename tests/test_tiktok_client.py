@@ -115,6 +115,17 @@ def test_an_expired_stored_access_token_is_refreshed_once(tt: Emulator) -> None:
     assert refreshes(tt) == 1
 
 
+def test_an_access_token_at_its_absolute_expiry_is_renewed_without_being_sent(tt: Emulator) -> None:
+    tt.tiktok.configure({"access_token_lifetime": 3})
+    client = TikTokShopClient(settings_for(tt))
+    first = client.access_token()
+    assert client.access_token() == first and refreshes(tt) == 1
+    time.sleep(3.0)  # past access_token_expire_in (absolute Unix seconds): renewed from the timestamp, not from a 105002
+    second = client.access_token()
+    assert second != first and refreshes(tt) == 2
+    assert client.authorized_shops() and counters(tt)["errors"] == {}
+
+
 def test_1000_access_token_calls_from_8_threads_on_8_clients_refresh_once(tt: Emulator) -> None:
     settings = settings_for(tt)
     clients = [TikTokShopClient(settings) for _ in range(8)]
