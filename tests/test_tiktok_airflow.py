@@ -386,6 +386,20 @@ def test_hook_declares_the_form_for_airflow_2() -> None:
     assert widgets["expiry_warning_days"].field_class is wtforms.IntegerField
 
 
+@pytest.mark.skipif(AIRFLOW_V_3, reason="Airflow 2's Flask UI and ProvidersManager form widgets")
+def test_airflow_2_providers_manager_renders_the_tiktok_shop_form() -> None:
+    import wtforms
+    from airflow.providers_manager import ProvidersManager
+
+    manager = ProvidersManager()
+    assert manager.hooks["tiktok_shop"] is not None and manager.hooks["tiktok_shop"].hook_name == "TikTok Shop"
+    for name in EXTRA_FIELDS:
+        widget = manager.connection_form_widgets[f"extra__tiktok_shop__{name}"]
+        secret = name in SECRET_EXTRA_FIELDS
+        assert (widget.field.field_class is wtforms.PasswordField) is secret and widget.is_sensitive is secret, name
+    assert manager.field_behaviours["tiktok_shop"]["relabeling"] == {"login": "App key", "password": "App secret"}
+
+
 # -- a rotated refresh token is never silently lost ----------------------------------------------------
 
 

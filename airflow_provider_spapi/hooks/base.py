@@ -1,4 +1,7 @@
-"""What both platforms' hooks share: a repr naming the connection, the client's usage stats, the connection form.
+"""What both platforms' hooks share: a repr naming the connection and the client's usage stats.
+
+The connection form's two class methods stay on each hook: Airflow's providers manager only takes them
+from the hook class's own ``__dict__``, never inherited (see :mod:`.form` for the one builder they call).
 
 Each hook (``SpApiHook``, ``TikTokShopHook``) builds its client lazily as the ``client`` cached property;
 this base reads it only once it exists, so asking for stats never opens a connection.
@@ -9,7 +12,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from airflow_provider_spapi._compat import BaseHook
-from airflow_provider_spapi.hooks.form import connection_form_widgets, ui_field_behaviour
 from airflow_provider_spapi.provider_info import ConnectionForm
 
 
@@ -40,13 +42,3 @@ class ClientHook(BaseHook):
     def log_stats(self) -> None:
         if "client" in self.__dict__:
             self.log.info("%s usage: %s", self.usage_label, ", ".join(f"{key}={value}" for key, value in self.stats.items()))
-
-    # -- connection form (Airflow 2.x and 3.0/3.1; Airflow 3.2+ reads provider_info) -------------
-
-    @classmethod
-    def get_connection_form_widgets(cls) -> dict[str, Any]:
-        return connection_form_widgets(cls.form)
-
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        return ui_field_behaviour(cls.form)

@@ -17,6 +17,7 @@ from airflow_provider_spapi._compat import mask_secret
 from airflow_provider_spapi.errors import SpApiError
 from airflow_provider_spapi.hooks.base import ClientHook
 from airflow_provider_spapi.hooks.expiry import warn_expiry_once
+from airflow_provider_spapi.hooks.form import connection_form_widgets, ui_field_behaviour
 from airflow_provider_spapi.provider_info import CONN_TYPE, HOOK_NAME, SPAPI_FORM
 from airflow_provider_spapi.spapi.client import SpApiClient
 from airflow_provider_spapi.spapi.expiry import ExpiryStatus, credential_expiries, due_warnings
@@ -137,3 +138,13 @@ class SpApiHook(ClientHook):
             return False, str(error)
         warnings = self.check_credentials_expiry()
         return True, " ".join([message, *warnings])
+
+    # -- connection form: defined here, not inherited, since Airflow reads it from the class's own __dict__ --
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        return connection_form_widgets(cls.form)
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        return ui_field_behaviour(cls.form)

@@ -24,6 +24,7 @@ from airflow_provider_spapi.errors import TikTokShopError
 from airflow_provider_spapi.hooks import connection_store
 from airflow_provider_spapi.hooks.base import ClientHook
 from airflow_provider_spapi.hooks.expiry import warn_expiry_once
+from airflow_provider_spapi.hooks.form import connection_form_widgets, ui_field_behaviour
 from airflow_provider_spapi.provider_info import TIKTOK_SHOP_CONN_TYPE, TIKTOK_SHOP_FORM, TIKTOK_SHOP_HOOK_NAME
 from airflow_provider_spapi.tiktok.client import TikTokShopClient
 from airflow_provider_spapi.tiktok.expiry import credential_expiries, due_warnings
@@ -192,3 +193,13 @@ class TikTokShopHook(ClientHook):
         message = f"Connection works: got an access token; the authorisation covers {len(shops)} shop(s): {names}."
         warnings = [status.message() for status in due_warnings(settings, refresh_token_expires_at=quick.refresh_token_expires_at)]
         return True, " ".join([message, *warnings])
+
+    # -- connection form: defined here, not inherited, since Airflow reads it from the class's own __dict__ --
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        return connection_form_widgets(cls.form)
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        return ui_field_behaviour(cls.form)
