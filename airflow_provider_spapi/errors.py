@@ -21,6 +21,7 @@ from airflow_provider_spapi.core.errors import (
 
 __all__ = [
     "SPAPI_ERRORS",
+    "TIKTOK_SHOP_ERRORS",
     "ApiError",
     "SpApiAuthError",
     "SpApiClientError",
@@ -29,6 +30,13 @@ __all__ = [
     "SpApiProcessingError",
     "SpApiServerError",
     "SpApiThrottledError",
+    "TikTokShopAuthError",
+    "TikTokShopClientError",
+    "TikTokShopConfigError",
+    "TikTokShopError",
+    "TikTokShopProcessingError",
+    "TikTokShopServerError",
+    "TikTokShopThrottledError",
 ]
 
 
@@ -70,4 +78,45 @@ SPAPI_ERRORS = ErrorFamily(
     server=SpApiServerError,
     processing=SpApiProcessingError,
     throttled_code="QuotaExceeded",
+)
+
+
+class TikTokShopError(ApiError):
+    """A TikTok Shop call that failed and could not be absorbed by retries; ``code`` is TikTok's numeric code as text."""
+
+
+class TikTokShopConfigError(TikTokShopError, ConfigError):
+    """A connection field or argument is wrong; raised before any request is sent. The message names the field and the fix."""
+
+
+class TikTokShopAuthError(TikTokShopError, AuthError):
+    """TikTok refused the app credentials, the refresh token or the access token. The message says how to fix it."""
+
+
+class TikTokShopThrottledError(TikTokShopError, ThrottledError):
+    """TikTok kept answering 429 / ``36009002`` after every retry the policy allows."""
+
+
+class TikTokShopClientError(TikTokShopError, ClientError):
+    """A non-zero ``code`` that retrying will not cure: the request itself is wrong."""
+
+
+class TikTokShopServerError(TikTokShopError, ServerError):
+    """TikTok (or the network) kept failing with 5xx, resets or timeouts after every retry the policy allows."""
+
+
+class TikTokShopProcessingError(TikTokShopError, ProcessingError):
+    """An asynchronous TikTok job that finished as failed."""
+
+
+TIKTOK_SHOP_ERRORS = ErrorFamily(
+    platform="TikTok Shop",
+    base=TikTokShopError,
+    config=TikTokShopConfigError,
+    auth=TikTokShopAuthError,
+    throttled=TikTokShopThrottledError,
+    client=TikTokShopClientError,
+    server=TikTokShopServerError,
+    processing=TikTokShopProcessingError,
+    throttled_code="36009002",
 )

@@ -114,6 +114,7 @@ def markdown(results: dict[str, Any]) -> str:
     elif stream:
         lines.append(f"| 4 streaming | - | error: {stream.get('error')} | - | **MISS** |")
     lines += _multiprocess_rows(results.get("multiprocess"))
+    lines += _tiktok_rows(results.get("tiktok"))
     return "\n".join(lines)
 
 
@@ -131,6 +132,31 @@ def _multiprocess_rows(rows: Any) -> list[str]:
         client = "ours, shared store (Redis)" if row["store"] else "ours, no shared state"
         out.append(f"| {what} | {client} | {result} | {row['goal']} | {_status(row['passed'])} |")
     return out
+
+
+def _tiktok_rows(tiktok: dict[str, Any] | None) -> list[str]:
+    if not tiktok:
+        return []
+    if "error" in tiktok:
+        return [f"| 6 TikTok Shop | - | error: {tiktok.get('error')} | - | **MISS** |"]
+    runs = tiktok["refresh_runs"]
+    refreshes = [run["refreshes"] for run in runs]
+    failed = sum(run["failed"] for run in runs)
+    lines = [
+        f"| 6a TikTok Shop refreshes per {tiktok['calls']} access_token() calls, {tiktok['threads']} threads on "
+        f"{tiktok['threads']} clients (cold caches) | ours | {max(refreshes)} refresh(es) (runs: {', '.join(map(str, refreshes))}); "
+        f"{failed} failed | 1 | {_status(tiktok['refreshes_passed'])} |"
+    ]
+    for row in tiktok["paging"]:
+        rate, burst = row["emulator_plan"]
+        lines.append(
+            f"| 6b TikTok Shop paging orders search, 1 order per page (emulator {rate:g}/s burst {burst:g}; no published plan) | ours | "
+            f"{row['ceiling_pct_median']} % of ceiling (runs {', '.join(map(str, row['ceiling_pct_runs']))}; achieved "
+            f"{'/'.join(map(str, row['achieved_rate_runs']))} calls/s): {row['pages']} pages in "
+            f"{', '.join(map(str, row['elapsed_s_runs']))} s (min {row['min_seconds']} s); {row['failed_total']} failed; "
+            f"429s {'/'.join(map(str, row['http_429_runs']))} | report | info |"
+        )
+    return lines
 
 
 if __name__ == "__main__":

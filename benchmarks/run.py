@@ -9,6 +9,7 @@
 3. LWA token mints per 1,000 calls from 8 threads;
 4. peak memory while streaming a >= 100 MiB report document to a file;
 5. 1, 4, 8 and 16 worker processes paging one seller's plan, with and without the shared Redis store.
+6. TikTok Shop: token refreshes per 1,000 access-token calls from 8 threads, paging at the throttle ceiling.
 
 The emulator runs in a subprocess on 127.0.0.1 (a free port); CPU figures are this process's only.
 Results go to ``benchmarks/results/latest.json`` (every run; ``meta.mode`` says which kind) and,
@@ -35,6 +36,7 @@ import _lwa
 import _multiprocess
 import _streaming
 import _throughput
+import _tiktok
 from _common import RESULTS_DIR, EmulatorProcess, machine_facts
 from _report import markdown
 
@@ -44,6 +46,7 @@ BENCHMARKS: dict[str, Callable[[EmulatorProcess, bool, Callable[[str], None]], A
     "lwa": _lwa.run,
     "streaming": _streaming.run,
     "multiprocess": _multiprocess.run,
+    "tiktok": _tiktok.run,
 }
 
 

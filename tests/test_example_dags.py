@@ -150,9 +150,9 @@ def test_every_example_dag_loads_without_import_errors() -> None:
     dagbag = load_dagbag()
 
     assert dagbag.import_errors == {}
-    assert sorted(dagbag.dags) == DAG_IDS
+    assert sorted(dag_id for dag_id in dagbag.dags if dag_id.startswith("example_spapi_")) == DAG_IDS  # TikTok's: test_tiktok_airflow
     assert len(DAG_IDS) == 8
-    for dag_id, dag in dagbag.dags.items():
+    for dag_id, dag in ((dag_id, dagbag.dags[dag_id]) for dag_id in DAG_IDS):
         assert {"spapi", "example"} <= set(dag.tags), dag_id
         assert dag.catchup is False, dag_id
         assert dag.start_date is not None, dag_id

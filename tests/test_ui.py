@@ -70,8 +70,7 @@ def test_provider_info_is_valid_against_airflows_schema() -> None:
         connection_types = json.loads(yaml_schema_file.read_text())["properties"]["connection-types"]
         if "conn-fields" in json.dumps(connection_types):
             jsonschema.validate(info["connection-types"], connection_types)
-    (connection_type,) = info["connection-types"]
-    assert connection_type["connection-type"] == "spapi"
+    connection_type = next(entry for entry in info["connection-types"] if entry["connection-type"] == "spapi")
     assert connection_type["hook-class-name"] == "airflow_provider_spapi.hooks.spapi.SpApiHook"
     assert connection_type["hook-name"] == HOOK_NAME
     assert set(EXTRA_FIELDS) <= set(connection_type["conn-fields"])

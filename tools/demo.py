@@ -1,4 +1,4 @@
-"""`make demo`: run every example DAG against the bundled SP-API emulator and say what each fetched.
+"""`make demo`: run every example DAG against the bundled SP-API + TikTok Shop emulator and say what each fetched.
 
     .venv/bin/python tools/demo.py [--airflow-cli] [--dag DAG_ID ...]
 
@@ -7,7 +7,9 @@
    folder ``example_dags/``) and runs ``airflow db migrate``.
 3. Defines the connections as environment variables: ``spapi_default`` (seller 1, authorised 340
    days ago, so the credentials check warns: 25 days left) and ``spapi_seller_1`` to
-   ``spapi_seller_3``; ``SPAPI_EXAMPLE_OUTPUT=.demo/output`` and ``SPAPI_EXAMPLE_POLL_INTERVAL=1``.
+   ``spapi_seller_3``; ``tiktok_shop_default`` (the emulator's seeded TikTok Shop app and authorisation,
+   refresh token expiring in 20 days, so the all-platforms credentials check warns);
+   ``SPAPI_EXAMPLE_OUTPUT=.demo/output`` and ``SPAPI_EXAMPLE_POLL_INTERVAL=1``.
 4. Runs every example DAG once, as ``airflow dags test <dag_id>`` does (``dag.test()``: tasks run
    in process, deferrable tasks' triggers inline), each DAG's output in ``.demo/logs/<dag_id>.log``.
    By default all DAGs run in one child process, because every Airflow 3 process pays a fixed
@@ -42,6 +44,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from airflow_provider_spapi.emulator import Emulator, seed  # noqa: E402
+from airflow_provider_spapi.emulator.tiktok import seed as tiktok_seed  # noqa: E402
 
 DEMO = REPO / ".demo"
 AIRFLOW_HOME = DEMO / "airflow"
@@ -50,6 +53,9 @@ LOGS = DEMO / "logs"
 DAGS_FOLDER = REPO / "example_dags"
 SELLER_CONN_IDS = ["spapi_seller_1", "spapi_seller_2", "spapi_seller_3"]
 AUTHORISED_DAYS_AGO = 340
+TIKTOK_REFRESH_TOKEN_DAYS_LEFT = 20
+# Enough seeded TikTok orders (about 30 updated a day) for the incremental DAG's day to span several pages.
+TIKTOK_OPTIONS = {"orders": 2700}
 # Per DAG run (tasks do not retry in the demo); the whole demo normally takes well under two minutes.
 DAG_TIMEOUT = 240
 
@@ -81,6 +87,9 @@ def demo_environment(emulator: Emulator) -> dict[str, str]:
             "SPAPI_EXAMPLE_SELLER_ID": seed.SELLING_PARTNER_ID,
             "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
             "AIRFLOW_CONN_SPAPI_DEFAULT": emulator.connection_json(app_type="public", refresh_token_issued_at=issued),
+            "AIRFLOW_CONN_TIKTOK_SHOP_DEFAULT": emulator.tiktok_connection_json(
+                refresh_token_expires_at=(datetime.now(timezone.utc) + timedelta(days=TIKTOK_REFRESH_TOKEN_DAYS_LEFT)).isoformat()
+            ),
         }
     )
     for conn_id, seller in zip(SELLER_CONN_IDS, seed.SELLERS, strict=True):
@@ -91,7 +100,13 @@ def demo_environment(emulator: Emulator) -> dict[str, str]:
 
 
 def secrets_of_the_demo() -> list[str]:
-    return [seed.CLIENT_SECRET, seed.REVOKED_REFRESH_TOKEN, *(seller.refresh_token for seller in seed.SELLERS)]
+    return [
+        seed.CLIENT_SECRET,
+        seed.REVOKED_REFRESH_TOKEN,
+        *(seller.refresh_token for seller in seed.SELLERS),
+        tiktok_seed.APP_SECRET,
+        tiktok_seed.REFRESH_TOKEN,
+    ]
 
 
 def safe_tail(log_file: Path, lines: int = 12) -> list[str]:
@@ -104,14 +119,18 @@ def safe_tail(log_file: Path, lines: int = 12) -> list[str]:
     for line in text:
         for secret in secrets_of_the_demo():
             line = line.replace(secret, "***")
-        if "PII" in line or "Atza|" in line or "Atz.sprdt|" in line or "Atzr|" in line:
+        if "PII" in line or any(marker in line for marker in ("Atza|", "Atz.sprdt|", "Atzr|", "ROW_emuAccess", "ROW_emuRefresh")):
             line = "    [line withheld: it may hold a token or personal data]"
         out.append(line[:300])
     return out
 
 
 def dag_ids() -> list[str]:
-    return sorted(path.stem for path in DAGS_FOLDER.glob("example_spapi_*.py"))
+    return sorted(path.stem for path in DAGS_FOLDER.glob("example_*.py"))
+
+
+def short(dag_id: str) -> str:
+    return dag_id.removeprefix("example_spapi_").removeprefix("example_")
 
 
 def run(command: list[str], env: dict[str, str], log_file: Path, timeout: float) -> int:
@@ -173,7 +192,13 @@ def count_lines(path: str | None) -> int:
 
 def summarise(dag_id: str, xcoms: dict[str, list[Any]]) -> str:
     """One human line per DAG: what it fetched, from its XComs and output files (never their content)."""
-    name = dag_id.removeprefix("example_spapi_")
+    name = short(dag_id)
+    if dag_id == "example_tiktok_orders_incremental":
+        result = _one(xcoms, "search_orders") or {}
+        return (
+            f"{result.get('pages', 0)} page(s), {result.get('records', 0)} TikTok Shop orders updated in the data interval "
+            f"→ {rel(result.get('path'))} (buyer data on disk only)"
+        )
     if dag_id == "example_spapi_orders_incremental":
         result = _one(xcoms, "search_orders") or {}
         return f"{result.get('pages', 0)} page(s), {result.get('records', 0)} orders (Orders 2026-01-01) → {rel(result.get('path'))}"
@@ -212,7 +237,7 @@ def summarise(dag_id: str, xcoms: dict[str, list[Any]]) -> str:
         pages = sum(int(result.get("pages", 0)) for result in xcoms.get("search_orders", []) if isinstance(result, dict))
         per_seller = ", ".join(f"{conn_id.removeprefix('spapi_')} {count} orders" for conn_id, count in counts.items())
         return f"{len(counts)} sellers (mapped tasks), {pages} page(s): {per_seller}"
-    if dag_id == "example_spapi_credentials_check":
+    if dag_id in ("example_spapi_credentials_check", "example_credentials_check_all"):
         parts = []
         for task_id, values in sorted(xcoms.items()):
             result = values[0] or {}
@@ -321,8 +346,11 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
 
-    with Emulator(host="127.0.0.1", port=0) as emulator:
-        print(f"SP-API emulator on {emulator.url}; Airflow home {rel(AIRFLOW_HOME)}; outputs in {rel(OUTPUT)}; logs in {rel(LOGS)}")
+    with Emulator(host="127.0.0.1", port=0, tiktok=TIKTOK_OPTIONS) as emulator:
+        print(
+            f"SP-API + TikTok Shop emulator on {emulator.url}; Airflow home {rel(AIRFLOW_HOME)}; "
+            f"outputs in {rel(OUTPUT)}; logs in {rel(LOGS)}"
+        )
         env = demo_environment(emulator)
         if run([sys.executable, "-m", "airflow", "db", "migrate"], env, LOGS / "db-migrate.log", timeout=300) != 0:
             print(f"airflow db migrate failed; see {rel(LOGS / 'db-migrate.log')}", file=sys.stderr)
@@ -335,11 +363,11 @@ def main(argv: list[str] | None = None) -> int:
 
         db = MetadataDb(AIRFLOW_HOME / "airflow.db")
         failed: list[str] = []
-        width = max(len(dag_id.removeprefix("example_spapi_")) for dag_id in wanted)
+        width = max(len(short(dag_id)) for dag_id in wanted)
         for dag_id, code, took in run_dags(wanted, env, args.airflow_cli):
             log_file = LOGS / f"{dag_id}.log"
             latest = db.latest_run(dag_id)
-            name = dag_id.removeprefix("example_spapi_").ljust(width)
+            name = short(dag_id).ljust(width)
             if code != 0 or latest is None or latest[1] != "success":
                 failed.append(dag_id)
                 states = db.task_states(dag_id, latest[0]) if latest else {}
@@ -350,13 +378,15 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             print(f"✓ {name}  {summarise(dag_id, db.xcoms(dag_id, latest[0]))}  [{took:.0f}s]")
         counters = emulator.counters()
+        tiktok = emulator.tiktok.counters.snapshot()
 
     calls = sum(counters["requests"].values())
     mints = sum(counters["lwa"].values())
     print(
         f"\nEmulator: {calls} SP-API calls, {mints} LWA token mints, {counters['rdt']} RDTs, "
-        f"{sum(counters['throttled'].values())} throttled, {counters['document_downloads']} document downloads. "
-        f"Total {time.monotonic() - started:.0f}s."
+        f"{sum(counters['throttled'].values())} throttled, {counters['document_downloads']} document downloads; "
+        f"TikTok Shop: {sum(tiktok['requests'].values())} calls, {sum(tiktok['token'].values())} token grants, "
+        f"{tiktok['throttled']} throttled. Total {time.monotonic() - started:.0f}s."
     )
     if failed:
         print(f"\n{len(failed)} DAG run(s) failed: {', '.join(failed)}. Logs in {rel(LOGS)}.", file=sys.stderr)

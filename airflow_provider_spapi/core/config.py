@@ -15,6 +15,8 @@ from urllib.parse import urlparse
 
 import pendulum
 
+from airflow_provider_spapi.core.retry import RetrySettings
+
 
 class FieldError(ValueError):
     """A connection field that cannot be used. ``str()`` is the whole message: the field, the problem, the fix."""
@@ -122,3 +124,18 @@ def require_text(value: Any, field_name: str, problem: str, fix: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise FieldError(field_name, problem, fix)
     return value.strip()
+
+
+#: The extra fields of the retry policy, the same on every platform's connection.
+RETRY_FIELDS = ("max_attempts", "max_retry_seconds", "connect_timeout", "read_timeout")
+
+
+def parse_retry_settings(fields: Mapping[str, Any]) -> RetrySettings:
+    """The retry policy's four extra fields, each defaulting to :class:`RetrySettings`'s value."""
+    defaults = RetrySettings()
+    return RetrySettings(
+        max_attempts=int(parse_number(fields.get("max_attempts", defaults.max_attempts), "max_attempts", minimum=1, integer=True)),
+        max_retry_seconds=parse_number(fields.get("max_retry_seconds", defaults.max_retry_seconds), "max_retry_seconds", minimum=0),
+        connect_timeout=parse_number(fields.get("connect_timeout", defaults.connect_timeout), "connect_timeout", minimum=0.001),
+        read_timeout=parse_number(fields.get("read_timeout", defaults.read_timeout), "read_timeout", minimum=0.001),
+    )

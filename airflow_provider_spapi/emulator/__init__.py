@@ -23,7 +23,8 @@ From Python (tests)::
         emulator.configure(faults=[{"kind": "status", "status": 503, "operation": "getOrders"}])
         emulator.counters()["requests"]
 
-Seeded credentials are in :mod:`.seed`; the knobs are :class:`.config.Options`.
+Seeded credentials are in :mod:`.seed`; the knobs are :class:`.config.Options`. The same port serves
+TikTok Shop (:mod:`.tiktok`: ``Emulator(tiktok={...})``, ``emulator.tiktok``, ``tiktok_connection_json()``).
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ from airflow_provider_spapi.emulator.config import Options, build_options
 from airflow_provider_spapi.emulator.sandbox_mode import SANDBOX_PREFIX
 from airflow_provider_spapi.emulator.server import EmulatorHTTPServer
 from airflow_provider_spapi.emulator.state import EmulatorState
+from airflow_provider_spapi.emulator.tiktok import seed as tiktok_seed
+from airflow_provider_spapi.emulator.tiktok.options import build_tiktok_options
+from airflow_provider_spapi.emulator.tiktok.state import TikTokState
 
 __all__ = ["Emulator", "Options"]
 
@@ -52,10 +56,12 @@ class Emulator:
     The admin methods act on the state directly, exactly as the ``/_emulator/`` endpoints do.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, **options: Any) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, tiktok: dict[str, Any] | None = None, **options: Any) -> None:
         self.host = host
         self.port = port
         self.state = EmulatorState(build_options(options))
+        if tiktok:  # TikTok Shop knobs: emulator.tiktok.options.TikTokOptions
+            self.state.tiktok = TikTokState(build_tiktok_options(tiktok))
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -128,6 +134,27 @@ class Emulator:
         }
         fields = {key: value for key, value in fields.items() if value is not None}
         return json.dumps({"conn_type": "spapi", "login": login, "password": password, "extra": fields})
+
+    @property
+    def tiktok(self) -> TikTokState:
+        """The TikTok Shop side: ``.counters.snapshot()``, ``.configure()``, ``.expire_tokens()``... (see :mod:`.tiktok`)."""
+        return self.state.tiktok
+
+    def tiktok_connection_json(
+        self,
+        *,
+        login: str = tiktok_seed.APP_KEY,
+        password: str = tiktok_seed.APP_SECRET,
+        refresh_token: str | None = tiktok_seed.REFRESH_TOKEN,
+        **extra: Any,
+    ) -> str:
+        """A ``tiktok_shop`` connection to this emulator (seeded app and authorisation), as ``AIRFLOW_CONN_<ID>`` JSON.
+
+        Both ``api_endpoint`` and ``auth_endpoint`` point here; extra fields given as None are left out.
+        """
+        fields = {"refresh_token": refresh_token, "api_endpoint": self.url, "auth_endpoint": self.url, **extra}
+        fields = {key: value for key, value in fields.items() if value is not None}
+        return json.dumps({"conn_type": "tiktok_shop", "login": login, "password": password, "extra": fields})
 
     # Admin -----------------------------------------------------------------------------------
 

@@ -12,7 +12,9 @@ from types import FrameType
 from typing import Any
 
 from airflow_provider_spapi.emulator import Emulator, seed
+from airflow_provider_spapi.emulator import tiktok as tiktok_help
 from airflow_provider_spapi.emulator.documents import CONTENT_ENCODING_MODES
+from airflow_provider_spapi.emulator.tiktok import seed as tiktok_seed
 
 DESCRIPTION = """\
 Serve a local Amazon Selling Partner API (SP-API) and Login with Amazon (LWA) on one port, to run
@@ -58,7 +60,13 @@ admin endpoints (no auth):
   POST /_emulator/secret-expired  {{"client_id"}}: that client's secret answers invalid_client
   POST /_emulator/authorization-code  a fresh one-time spapi_oauth_code
   GET  /_emulator/notifications   e.g. APPLICATION_OAUTH_CLIENT_NEW_SECRET after a rotation
-"""
+
+""" + tiktok_help.HELP.format(
+    app_key=tiktok_seed.APP_KEY,
+    app_secret=tiktok_seed.APP_SECRET,
+    refresh_token=tiktok_seed.REFRESH_TOKEN,
+    shops=", ".join(shop.cipher for shop in tiktok_seed.SHOPS),
+)
 
 
 def _json(text: str) -> Any:
@@ -146,15 +154,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="answer every SP-API path as Amazon's sandbox hosts do (static cases, 400 'Could not match input "
         "arguments', 5/s burst 15); without it only paths under /sandbox do",
     )
+    add("--tiktok", type=_json, default={}, metavar="JSON", help="TikTok Shop knobs, e.g. '{\"shops\": 2}' (see below)")
     add("--verbose", action="store_true", help="log one line per request (never headers, bodies or tokens)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    options = {name: value for name, value in vars(args).items() if name not in ("host", "port")}
+    options = {name: value for name, value in vars(args).items() if name not in ("host", "port", "tiktok")}
     try:
-        emulator = Emulator(host=args.host, port=args.port, **options)
+        emulator = Emulator(host=args.host, port=args.port, tiktok=args.tiktok, **options)
         emulator.start()
     except (ValueError, OSError) as error:
         print(f"spapi-emulator: {error}", file=sys.stderr)

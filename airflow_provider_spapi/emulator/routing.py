@@ -1,5 +1,6 @@
 """Which code answers a request, and the steps every SP-API call goes through.
 
+* TikTok Shop paths (``/api/v2/token/*``, ``/<api>/<yyyymm>/*``, ``/_emulator/tiktok/*``): :mod:`.tiktok.routes`.
 * ``/_emulator/...``: admin endpoints (no auth; the emulator's own).
 * ``POST /auth/o2/token``: Login with Amazon.
 * ``/_documents/<id>``: pre-signed document URLs (GET downloads, PUT feed uploads; no token).
@@ -33,6 +34,7 @@ from airflow_provider_spapi.emulator.responses import ApiError, Request, Respons
 from airflow_provider_spapi.emulator.sandbox_mode import answer_without_state, sandbox_target, unknown_path
 from airflow_provider_spapi.emulator.state import EmulatorState
 from airflow_provider_spapi.emulator.throttle import format_rate
+from airflow_provider_spapi.emulator.tiktok import routes as tiktok
 
 ADMIN_PREFIX = "/_emulator/"
 LWA_PATH = "/auth/o2/token"
@@ -40,6 +42,8 @@ RATE_HEADER = "x-amzn-RateLimit-Limit"
 
 
 def dispatch(state: EmulatorState, request: Request) -> Response:
+    if tiktok.handles(request.path):  # TikTok Shop: /api/v2/token/*, /<api>/<yyyymm>/*, /_emulator/tiktok/*
+        return tiktok.dispatch(state.tiktok, request)
     if request.path.startswith(ADMIN_PREFIX):
         return admin(state, request)
     if request.path == LWA_PATH:

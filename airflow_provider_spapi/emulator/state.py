@@ -31,6 +31,7 @@ from airflow_provider_spapi.emulator.paging import Pager
 from airflow_provider_spapi.emulator.rdt import TokensApi
 from airflow_provider_spapi.emulator.reports import ReportsApi
 from airflow_provider_spapi.emulator.throttle import Throttler
+from airflow_provider_spapi.emulator.tiktok.state import TikTokState
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +55,7 @@ class EmulatorState:
         self.counters = Counters()
         self.faults = FaultInjector()
         self.throttler = Throttler()
+        self.tiktok = TikTokState()  # the TikTok Shop side (emulator/tiktok)
         self._lock = threading.Lock()
         self._build(options)
 
@@ -101,6 +103,7 @@ class EmulatorState:
     def reset(self) -> None:
         with self._lock:
             self._build(self.start_options)
+        self.tiktok.reset()
 
     def register(
         self, client_id: str, client_secret: str, refresh_token: str | None = None, selling_partner_id: str | None = None

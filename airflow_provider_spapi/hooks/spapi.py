@@ -9,28 +9,21 @@ hook of the same credentials in the process.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
-from airflow_provider_spapi._compat import BaseHook, mask_secret
-from airflow_provider_spapi.core.retry import RetrySettings
-from airflow_provider_spapi.core.tokens import fingerprint
+from airflow_provider_spapi._compat import mask_secret
 from airflow_provider_spapi.errors import SpApiError
 from airflow_provider_spapi.hooks._masking import SPAPI_TOKEN_SHAPE, mask_token
-from airflow_provider_spapi.provider_info import CONN_TYPE, CONNECTION_FIELDS, HOOK_NAME, UI_FIELD_BEHAVIOUR
+from airflow_provider_spapi.hooks.base import TEST_CONNECTION_RETRY, ClientHook
+from airflow_provider_spapi.hooks.expiry import warn_expiry_once
+from airflow_provider_spapi.hooks.form import connection_form_widgets, ui_field_behaviour
+from airflow_provider_spapi.provider_info import CONN_TYPE, HOOK_NAME, SPAPI_FORM
 from airflow_provider_spapi.spapi.client import SpApiClient
 from airflow_provider_spapi.spapi.expiry import ExpiryStatus, credential_expiries, due_warnings
 from airflow_provider_spapi.spapi.settings import SpApiSettings, parse_settings
-
-#: The Test button's retry budget: two attempts within ten seconds, each request at most ten seconds.
-TEST_CONNECTION_RETRY = RetrySettings(max_attempts=2, max_retry_seconds=10.0, connect_timeout=5.0, read_timeout=10.0)
-
-# Connections whose expiry warnings this process has logged already (fingerprints, not ids or secrets).
-_warned: set[str] = set()
-_warned_lock = threading.Lock()
 
 
 def _mask_minted(token: str) -> None:
@@ -38,7 +31,7 @@ def _mask_minted(token: str) -> None:
     mask_token(token, SPAPI_TOKEN_SHAPE)
 
 
-class SpApiHook(BaseHook):
+class SpApiHook(ClientHook):
     """Calls Amazon's Selling Partner API with the credentials of an ``spapi`` connection.
 
     :param spapi_conn_id: the connection to use (login: LWA client id, password: LWA client secret,
@@ -48,14 +41,13 @@ class SpApiHook(BaseHook):
     conn_name_attr = "spapi_conn_id"
     default_conn_name = "spapi_default"
     conn_type = CONN_TYPE
+    form = SPAPI_FORM
+    usage_label = "SP-API"
     hook_name = HOOK_NAME
 
     def __init__(self, spapi_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.spapi_conn_id = spapi_conn_id
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(spapi_conn_id={self.spapi_conn_id!r})"
 
     # -- connection ---------------------------------------------------------------------------
 
@@ -77,9 +69,6 @@ class SpApiHook(BaseHook):
         """
         self._warn_expiry_once(self.settings)
         return SpApiClient(self.settings, logger=self.log, on_token=_mask_minted)
-
-    def get_conn(self) -> SpApiClient:
-        return self.client
 
     # -- tokens -------------------------------------------------------------------------------
 
@@ -128,15 +117,6 @@ class SpApiHook(BaseHook):
         """Every page of a list operation, in order, each exactly once; see :meth:`SpApiClient.paginate`."""
         return self.client.paginate(method, path, params=params, json=json, token_key=token_key, **request_kwargs)
 
-    @property
-    def stats(self) -> dict[str, float]:
-        """Calls, pages, retries, throttled answers, rate-limit waits and tokens minted by this hook."""
-        return self.client.stats.as_dict() if "client" in self.__dict__ else {}
-
-    def log_stats(self) -> None:
-        if "client" in self.__dict__:
-            self.log.info("SP-API usage: %s", ", ".join(f"{key}={value}" for key, value in self.stats.items()))
-
     # -- credential lifecycle -----------------------------------------------------------------
 
     def credential_expiries(self) -> list[ExpiryStatus]:
@@ -148,15 +128,8 @@ class SpApiHook(BaseHook):
         return [status.message() for status in due_warnings(self.settings)]
 
     def _warn_expiry_once(self, settings: SpApiSettings) -> None:
-        key = fingerprint(
-            self.spapi_conn_id, settings.client_id, str(settings.refresh_token_issued_at), str(settings.client_secret_expires_at)
-        )
-        with _warned_lock:
-            if key in _warned:
-                return
-            _warned.add(key)
-        for status in due_warnings(settings):
-            self.log.warning("Connection %s: %s", self.spapi_conn_id, status.message())
+        key = (settings.client_id, str(settings.refresh_token_issued_at), str(settings.client_secret_expires_at))
+        warn_expiry_once(self.log, self.spapi_conn_id, key, due_warnings(settings))
 
     def test_connection(self) -> tuple[bool, str]:
         """The UI's Test button: mint a token and make one cheap call (a grantless mint without a refresh token).
@@ -178,44 +151,12 @@ class SpApiHook(BaseHook):
         warnings = self.check_credentials_expiry()
         return True, " ".join([message, *warnings])
 
-    # -- connection form (Airflow 2.x; Airflow 3.2+ reads provider_info) -------------------------
+    # -- connection form: defined here, not inherited, since Airflow reads it from the class's own __dict__ --
 
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
-        from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
-        from flask_babel import lazy_gettext
-        from wtforms import BooleanField, IntegerField, PasswordField, StringField
-
-        # ``any_of``, not ``AnyOf`` (the same class): Airflow 3.0/3.1 render this form with mocked WTForms and
-        # turn only ``wtforms.validators.any_of`` into a dropdown's enum.
-        from wtforms.validators import NumberRange, Optional, any_of
-
-        widgets: dict[str, Any] = {}
-        for field in CONNECTION_FIELDS:
-            label, help_text = lazy_gettext(field.label), lazy_gettext(field.description)
-            if field.sensitive:
-                widgets[field.name] = PasswordField(label, widget=BS3PasswordFieldWidget(), description=help_text)
-            elif field.type == "boolean":
-                widgets[field.name] = BooleanField(label, default=bool(field.default), description=help_text)
-            elif field.type == "integer":
-                widgets[field.name] = IntegerField(
-                    label,
-                    widget=BS3TextFieldWidget(),
-                    default=field.default,
-                    description=help_text,
-                    validators=[Optional(), NumberRange(min=field.minimum)],
-                )
-            else:
-                validators = [Optional(), any_of(list(field.enum))] if field.enum else [Optional()]
-                widgets[field.name] = StringField(
-                    label, widget=BS3TextFieldWidget(), default=field.default, description=help_text, validators=validators
-                )
-        return widgets
+        return connection_form_widgets(cls.form)
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        return {
-            "hidden_fields": list(UI_FIELD_BEHAVIOUR["hidden-fields"]),
-            "relabeling": dict(UI_FIELD_BEHAVIOUR["relabeling"]),
-            "placeholders": dict(UI_FIELD_BEHAVIOUR["placeholders"]),
-        }
+        return ui_field_behaviour(cls.form)

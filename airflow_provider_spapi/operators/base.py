@@ -29,7 +29,7 @@ from airflow_provider_spapi._compat import (
     ObjectStoragePath,
     conf,
 )
-from airflow_provider_spapi.core.errors import ApiError
+from airflow_provider_spapi.core.errors import ApiError, ConfigError
 from airflow_provider_spapi.core.retry import OUTCOME_UNKNOWN
 from airflow_provider_spapi.core.storage import as_path
 from airflow_provider_spapi.errors import SpApiConfigError, SpApiError, SpApiProcessingError
@@ -39,13 +39,14 @@ from airflow_provider_spapi.spapi.workflows import Kind, ProcessingStatus, proce
 from airflow_provider_spapi.triggers.processing import SpApiProcessingTrigger, status_from_event
 
 
-def storage_path(value: Any, argument: str = "output_path") -> Any:
+def storage_path(value: Any, argument: str = "output_path", error: type[ConfigError] = SpApiConfigError) -> Any:
     """A destination as a path object: ``scheme://…`` strings become ObjectStoragePath, other strings local Paths.
 
     The one conversion of :func:`airflow_provider_spapi.core.storage.as_path`, with Airflow's
-    ObjectStoragePath for URLs, so the core and the operators read the same string the same way.
+    ObjectStoragePath for URLs, so the core and the operators read the same string the same way. A bad
+    value raises ``error``: the calling platform's configuration error.
     """
-    return as_path(value, argument, url_path=ObjectStoragePath, errors=SpApiConfigError)
+    return as_path(value, argument, url_path=ObjectStoragePath, errors=error)
 
 
 def seconds(value: float | timedelta, argument: str) -> float:

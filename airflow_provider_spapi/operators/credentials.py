@@ -1,5 +1,8 @@
 """Credential lifecycle tasks: warn before a refresh token or client secret expires, and rotate the secret.
 
+:class:`CredentialsCheckOperator` is what the platforms' checks share (``SpApiCredentialsCheckOperator``
+here, ``TikTokShopCredentialsCheckOperator`` in :mod:`airflow_provider_spapi.operators.tiktok_shop`).
+
 Schedule :class:`SpApiCredentialsCheckOperator` daily per connection: it warns (log and notifiers)
 ``expiry_warning_days`` ahead and fails once a credential has expired, with the fix in the message.
 :class:`SpApiRotateClientSecretOperator` asks Amazon for a new LWA client secret; Amazon delivers it
@@ -11,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 from airflow_provider_spapi._compat import BaseOperator, Context
+from airflow_provider_spapi.core.errors import AuthError, ConfigError
 from airflow_provider_spapi.core.expiry import ExpiryStatus
 from airflow_provider_spapi.errors import SpApiAuthError, SpApiConfigError
 from airflow_provider_spapi.hooks.spapi import SpApiHook
@@ -22,7 +26,71 @@ from airflow_provider_spapi.operators.base import failing_fast
 ROTATION_PATH = "/applications/2023-11-30/clientSecret"
 
 
-class SpApiCredentialsCheckOperator(BaseOperator):
+class CredentialsCheckOperator(BaseOperator):
+    """What every platform's credentials check does: warn, notify, fail once expired, and report the days left.
+
+    A subclass says which connection it checks and how to read its expiries (:meth:`expiry_statuses`),
+    which credentials go to XCom as ``<credential>_days_left``, and which errors it raises. Notifiers
+    find the warnings in the context under the platform's key (``spapi_credential_warnings``,
+    ``tiktok_shop_credential_warnings``) and under ``credential_warnings``, so one notifier serves both.
+
+    :param notifiers: called with the task context when a warning is due: Airflow ``BaseNotifier``
+        instances (Slack, SMTP, …) or any callable taking the context.
+    :param fail_on_expired: fail the task once a credential has expired (default True).
+    """
+
+    #: The context key under which notifiers find this platform's warnings.
+    warnings_key: ClassVar[str]
+    #: The credentials reported in XCom, as ``<credential>_days_left`` (None where the connection records no date).
+    credentials: ClassVar[tuple[str, ...]]
+    auth_error: ClassVar[type[AuthError]]
+    config_error: ClassVar[type[ConfigError]]
+
+    def __init__(self, *, notifiers: Sequence[Callable[..., Any]] | None = None, fail_on_expired: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        notifiers = list(notifiers or [])
+        for notifier in notifiers:
+            if not callable(notifier):
+                raise self.config_error(f"Argument 'notifiers' must hold BaseNotifiers or callables taking the context, not {notifier!r}.")
+        self.notifiers = notifiers
+        self.fail_on_expired = fail_on_expired
+
+    @property
+    def checked_conn_id(self) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def expiry_statuses(self) -> tuple[list[ExpiryStatus], int]:  # pragma: no cover - abstract
+        """The connection's known expiries and its ``expiry_warning_days``."""
+        raise NotImplementedError
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        statuses, warning_days = self.expiry_statuses()
+        due = [status for status in statuses if status.days_left <= warning_days]
+        warnings = [status.message() for status in due]
+        for warning in warnings:
+            self.log.warning("Connection %s: %s", self.checked_conn_id, warning)
+        if due:
+            # Added to the task's own context (a copy would read every deprecated key on Airflow 2).
+            context[self.warnings_key] = warnings  # type: ignore[literal-required]
+            context["credential_warnings"] = warnings  # type: ignore[typeddict-unknown-key]
+            for notifier in self.notifiers:
+                notifier(context)
+        else:
+            self.log.info("Connection %s: no credential expires within %d days.", self.checked_conn_id, warning_days)
+        expired = [status for status in due if status.expired]
+        if expired and self.fail_on_expired:
+            raise self.auth_error(" ".join(status.message() for status in expired), operation="credentials check")
+        return {
+            **{f"{credential}_days_left": _days_left(statuses, credential) for credential in self.credentials},
+            "warnings": warnings,
+        }
+
+
+def _days_left(statuses: list[ExpiryStatus], credential: str) -> int | None:
+    return next((status.days_left for status in statuses if status.credential == credential), None)
+
+
+class SpApiCredentialsCheckOperator(CredentialsCheckOperator):
     """Check when the connection's refresh token and client secret expire; warn, notify, or fail.
 
     XCom gets ``{"refresh_token_days_left": int | None, "client_secret_days_left": int | None,
@@ -38,6 +106,10 @@ class SpApiCredentialsCheckOperator(BaseOperator):
 
     template_fields: Sequence[str] = ("spapi_conn_id",)
     ui_color = "#ff9900"
+    warnings_key = "spapi_credential_warnings"
+    credentials = ("refresh_token", "client_secret")
+    auth_error = SpApiAuthError
+    config_error = SpApiConfigError
 
     def __init__(
         self,
@@ -47,45 +119,19 @@ class SpApiCredentialsCheckOperator(BaseOperator):
         fail_on_expired: bool = True,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
-        notifiers = list(notifiers or [])
-        for notifier in notifiers:
-            if not callable(notifier):
-                raise SpApiConfigError(f"Argument 'notifiers' must hold BaseNotifiers or callables taking the context, not {notifier!r}.")
+        super().__init__(notifiers=notifiers, fail_on_expired=fail_on_expired, **kwargs)
         self.spapi_conn_id = spapi_conn_id
-        self.notifiers = notifiers
-        self.fail_on_expired = fail_on_expired
+
+    @property
+    def checked_conn_id(self) -> str:
+        return self.spapi_conn_id
 
     @cached_property
     def hook(self) -> SpApiHook:
         return SpApiHook(self.spapi_conn_id)
 
-    def execute(self, context: Context) -> dict[str, Any]:
-        settings = self.hook.settings
-        statuses = self.hook.credential_expiries()
-        due = [status for status in statuses if status.days_left <= settings.expiry_warning_days]
-        warnings = [status.message() for status in due]
-        for warning in warnings:
-            self.log.warning("Connection %s: %s", self.spapi_conn_id, warning)
-        if due:
-            # Added to the task's own context (a copy would read every deprecated key on Airflow 2).
-            context["spapi_credential_warnings"] = warnings  # type: ignore[typeddict-unknown-key]
-            for notifier in self.notifiers:
-                notifier(context)
-        else:
-            self.log.info("Connection %s: no credential expires within %d days.", self.spapi_conn_id, settings.expiry_warning_days)
-        expired = [status for status in due if status.expired]
-        if expired and self.fail_on_expired:
-            raise SpApiAuthError(" ".join(status.message() for status in expired), operation="credentials check")
-        return {
-            "refresh_token_days_left": _days_left(statuses, "refresh_token"),
-            "client_secret_days_left": _days_left(statuses, "client_secret"),
-            "warnings": warnings,
-        }
-
-
-def _days_left(statuses: list[ExpiryStatus], credential: str) -> int | None:
-    return next((status.days_left for status in statuses if status.credential == credential), None)
+    def expiry_statuses(self) -> tuple[list[ExpiryStatus], int]:
+        return self.hook.credential_expiries(), self.hook.settings.expiry_warning_days
 
 
 class SpApiRotateClientSecretOperator(BaseOperator):

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from functools import cached_property
 from typing import Any
 
 from airflow_provider_spapi._compat import BaseOperator, Context
-from airflow_provider_spapi.core.storage import atomic_write
 from airflow_provider_spapi.errors import SpApiConfigError
 from airflow_provider_spapi.hooks.spapi import SpApiHook
 from airflow_provider_spapi.operators.base import storage_path
+from airflow_provider_spapi.operators.output import count_records, write_json_lines
 from airflow_provider_spapi.spapi import catalog
 from airflow_provider_spapi.spapi.client import authorization_for, check_path, unwrap
 
@@ -20,14 +19,7 @@ METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 
 def record_count(page: dict[str, Any]) -> int:
     """How many records a page holds: the length of its result list (``payload.Orders``, ``orders``, ``reports``…), else 1."""
-    result = unwrap(page)
-    if isinstance(result, list):
-        return len(result)
-    if isinstance(result, dict):
-        for value in result.values():
-            if isinstance(value, list):
-                return len(value)
-    return 1 if result else 0
+    return count_records(unwrap(page))
 
 
 class SpApiOperator(BaseOperator):
@@ -154,12 +146,4 @@ class SpApiOperator(BaseOperator):
             self.hook.log_stats()
 
     def _write(self, pages: Iterable[dict[str, Any]]) -> dict[str, Any]:
-        destination = storage_path(self.output_path)
-        page_count = records = 0
-        with atomic_write(destination) as handle:
-            for page in pages:
-                handle.write(json.dumps(page, separators=(",", ":"), ensure_ascii=False).encode("utf-8") + b"\n")
-                page_count += 1
-                records += record_count(page)
-        self.log.info("Wrote %d page(s), %d record(s) to %s", page_count, records, destination)
-        return {"path": str(destination), "pages": page_count, "records": records}
+        return write_json_lines(storage_path(self.output_path), pages, record_count, self.log)

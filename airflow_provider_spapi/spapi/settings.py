@@ -20,6 +20,7 @@ from airflow_provider_spapi.core.config import (
     parse_bool,
     parse_datetime,
     parse_number,
+    parse_retry_settings,
     parse_url,
     require_text,
 )
@@ -114,17 +115,6 @@ def parse_settings(login: str | None, password: str | None, extra: str | Mapping
         return _parse_settings(login, password, extra)
     except FieldError as error:
         raise SpApiConfigError(str(error)) from None
-
-
-def parse_retry_settings(fields: Mapping[str, Any]) -> RetrySettings:
-    """The retry policy's four extra fields, each defaulting to :class:`RetrySettings`'s value."""
-    defaults = RetrySettings()
-    return RetrySettings(
-        max_attempts=int(parse_number(fields.get("max_attempts", defaults.max_attempts), "max_attempts", minimum=1, integer=True)),
-        max_retry_seconds=parse_number(fields.get("max_retry_seconds", defaults.max_retry_seconds), "max_retry_seconds", minimum=0),
-        connect_timeout=parse_number(fields.get("connect_timeout", defaults.connect_timeout), "connect_timeout", minimum=0.001),
-        read_timeout=parse_number(fields.get("read_timeout", defaults.read_timeout), "read_timeout", minimum=0.001),
-    )
 
 
 def _parse_settings(login: str | None, password: str | None, extra: str | Mapping[str, Any] | None) -> SpApiSettings:

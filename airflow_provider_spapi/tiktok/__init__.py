@@ -1,0 +1,1 @@
+"""TikTok Shop, Airflow-free: facts (:mod:`.catalog`), settings, signing, tokens (:mod:`.auth`), the client, expiry clocks."""
