@@ -150,7 +150,7 @@ def test_every_example_dag_loads_without_import_errors() -> None:
 
     assert dagbag.import_errors == {}
     assert sorted(dagbag.dags) == DAG_IDS
-    assert len(DAG_IDS) == 7
+    assert len(DAG_IDS) == 8
     for dag_id, dag in dagbag.dags.items():
         assert {"spapi", "example"} <= set(dag.tags), dag_id
         assert dag.catchup is False, dag_id
@@ -185,6 +185,19 @@ def test_incremental_orders_cover_the_data_interval(runs: Runs) -> None:
     assert result == {"path": result["path"], "pages": len(pages), "records": len(expected)}
     assert len(pages) == len(expected) // 10 + 1  # SPAPI_EXAMPLE_PAGE_SIZE=10
     assert Path(result["path"]).is_relative_to(runs.output)
+
+
+def test_settlement_reports_are_found_without_a_report_id(runs: Runs) -> None:
+    found = runs.xcom("example_spapi_settlement_reports", "wait_for_settlement")
+    result = runs.xcom("example_spapi_settlement_reports", "download_settlements")
+    dag_run = runs.dag_runs["example_spapi_settlement_reports"]
+
+    assert result["count"] == 1  # one settlement a day (06:00 UTC) in the emulator; the interval is yesterday
+    (report,) = result["reports"]
+    assert datetime.fromisoformat(found["created_time"]) >= dag_run.data_interval_start  # the newest since the interval began
+    assert dag_run.data_interval_start <= datetime.fromisoformat(report["created_time"]) <= dag_run.data_interval_end
+    assert Path(report["path"]) == runs.output / "settlements" / f"{report['report_id']}.tsv"
+    assert Path(report["path"]).read_bytes().startswith(b"settlement-id\tsettlement-start-date\t")
 
 
 def test_v0_orders_and_addresses_are_in_files_and_xcom_has_counts(runs: Runs) -> None:

@@ -191,6 +191,16 @@ def summarise(dag_id: str, xcoms: dict[str, list[Any]]) -> str:
             f"report {report.get('report_id')} {report.get('status')} → {report.get('bytes', 0):,} bytes "
             f"({size:,} on disk) → {rel(report.get('path'))}"
         )
+    if dag_id == "example_spapi_settlement_reports":
+        found = _one(xcoms, "wait_for_settlement") or {}
+        result = _one(xcoms, "download_settlements") or {}
+        reports = result.get("reports") or []
+        files = ", ".join(f"{item['report_id']} ({item['bytes']:,} bytes, {count_lines(item['path'])} lines)" for item in reports)
+        return (
+            f"sensor saw settlement {found.get('report_id')} (created {found.get('created_time')}); "
+            f"{result.get('count', 0)} settlement report(s) downloaded without a report id: {files} → "
+            f"{rel(str(Path(reports[0]['path']).parent)) if reports else '-'}"
+        )
     if dag_id == "example_spapi_feed_upload":
         feed = _one(xcoms, "upload_feed") or {}
         summary = feed.get("summary") or {}

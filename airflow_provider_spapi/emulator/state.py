@@ -28,6 +28,7 @@ from airflow_provider_spapi.emulator.notifications import NotificationsApi
 from airflow_provider_spapi.emulator.orders import OrderBook, OrdersApi
 from airflow_provider_spapi.emulator.paging import Pager
 from airflow_provider_spapi.emulator.reports import ReportsApi
+from airflow_provider_spapi.emulator.scheduled_reports import ScheduledReports
 from airflow_provider_spapi.emulator.throttle import Throttler
 from airflow_provider_spapi.emulator.tokens import TokensApi
 
@@ -74,8 +75,9 @@ class EmulatorState:
         self.feeds_api = FeedsApi(self.documents, self.pager, lambda: self.options)
         self.notifications_api = NotificationsApi(self.credentials, self.counters)
         self.tokens_api = TokensApi(self.tokens, self.counters, lambda: self.options.expires_in)
+        self.scheduled_reports = ScheduledReports(self.reports_api, self.documents, self.book, self.seller)  # after reports_api: wraps it
         handlers: dict[str, Handler] = {}
-        for api in (self.orders_api, self.reports_api, self.feeds_api, self.notifications_api, self.tokens_api):
+        for api in (self.orders_api, self.reports_api, self.feeds_api, self.notifications_api, self.tokens_api, self.scheduled_reports):
             handlers.update(api.handlers())
         self.handlers = handlers
 
