@@ -14,11 +14,14 @@ Why this shape:
   ``catchup=True`` (up to Amazon's 90 days of retention) would backfill the missed days.
 * ``mode="all_new"`` downloads them all (a 14-day settlement and a reserve adjustment may land on the
   same day); ``output_path`` holds ``{report_id}``. ``mode="latest"`` takes only the newest.
+* ``output_format="jsonl"``: one JSON object per row, keyed by the header, decoded to UTF-8 from the
+  marketplace's encoding (Amazon's European flat files are often Cp1252), ready for a warehouse load.
+  ``"utf8"`` keeps the tab-separated file but re-encodes it; ``"raw"`` (default) keeps Amazon's bytes.
 * getReports allows 0.0222 requests/s (burst 10): one call a poke, so ``poke_interval`` is minutes and
   ``mode="reschedule"`` frees the worker between pokes in production.
 
 Connection: ``spapi_default``. Output: ``$SPAPI_EXAMPLE_OUTPUT`` (default ``/tmp/spapi-example-output``)
-``/settlements/<report id>.tsv``.
+``/settlements/<report id>.jsonl``.
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ with DAG(
         created_since="{{ data_interval_start }}",
         created_until="{{ data_interval_end }}",
         mode="all_new",
-        output_path=OUTPUT + "/settlements/{report_id}.tsv",
+        output_path=OUTPUT + "/settlements/{report_id}.jsonl",
+        output_format="jsonl",
     )
     wait_for_settlement >> download_settlements

@@ -196,8 +196,11 @@ def test_settlement_reports_are_found_without_a_report_id(runs: Runs) -> None:
     (report,) = result["reports"]
     assert datetime.fromisoformat(found["created_time"]) >= dag_run.data_interval_start  # the newest since the interval began
     assert dag_run.data_interval_start <= datetime.fromisoformat(report["created_time"]) <= dag_run.data_interval_end
-    assert Path(report["path"]) == runs.output / "settlements" / f"{report['report_id']}.tsv"
-    assert Path(report["path"]).read_bytes().startswith(b"settlement-id\tsettlement-start-date\t")
+    assert Path(report["path"]) == runs.output / "settlements" / f"{report['report_id']}.jsonl"
+    rows = [json.loads(line) for line in Path(report["path"]).read_text("utf-8").splitlines()]
+    assert report["rows"] == len(rows) and report["output_format"] == "jsonl"
+    assert rows[0]["settlement-start-date"] and rows[0]["total-amount"]  # Amazon's summary row, keyed by the header
+    assert {row["transaction-type"] for row in rows[1:]} <= {"Order"}
 
 
 def test_v0_orders_and_addresses_are_in_files_and_xcom_has_counts(runs: Runs) -> None:

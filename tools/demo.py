@@ -195,7 +195,9 @@ def summarise(dag_id: str, xcoms: dict[str, list[Any]]) -> str:
         found = _one(xcoms, "wait_for_settlement") or {}
         result = _one(xcoms, "download_settlements") or {}
         reports = result.get("reports") or []
-        files = ", ".join(f"{item['report_id']} ({item['bytes']:,} bytes, {count_lines(item['path'])} lines)" for item in reports)
+        files = ", ".join(
+            f"{item['report_id']} ({item.get('rows')} rows as JSON lines, decoded from {item.get('charset')})" for item in reports
+        )
         return (
             f"sensor saw settlement {found.get('report_id')} (created {found.get('created_time')}); "
             f"{result.get('count', 0)} settlement report(s) downloaded without a report id: {files} → "

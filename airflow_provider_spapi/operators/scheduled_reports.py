@@ -11,7 +11,8 @@ from airflow_provider_spapi._compat import AirflowSkipException, BaseOperator, C
 from airflow_provider_spapi.errors import SpApiConfigError, SpApiProcessingError
 from airflow_provider_spapi.hooks.spapi import SpApiHook
 from airflow_provider_spapi.operators.base import storage_path
-from airflow_provider_spapi.spapi import scheduled_reports, workflows
+from airflow_provider_spapi.spapi import flatfile, report_files, scheduled_reports, workflows
+from airflow_provider_spapi.spapi.flatfile import OutputFormat
 from airflow_provider_spapi.spapi.scheduled_reports import FoundReport, Mode
 
 OnNone = Literal["skip", "succeed", "fail"]
@@ -40,6 +41,9 @@ class SpApiScheduledReportOperator(BaseOperator):
     :param created_until: latest creation time (templated); default now.
     :param marketplace_ids: only reports for these marketplaces (templated); default every marketplace.
     :param mode: ``latest`` or ``all_new``.
+    :param output_format: ``raw`` (Amazon's bytes, default), ``utf8`` or ``jsonl`` (one JSON object per row), as for
+        :class:`~airflow_provider_spapi.operators.reports.SpApiReportOperator`.
+    :param encoding: the flat file's charset when you know it; default: UTF-8 if valid, else the marketplace's.
     :param on_none: no DONE report in the window: ``skip`` (default) the task, ``succeed`` with an empty result, or ``fail``.
     :param spapi_conn_id: the ``spapi`` connection.
     """
@@ -57,10 +61,14 @@ class SpApiScheduledReportOperator(BaseOperator):
         marketplace_ids: Sequence[str] | str | None = None,
         mode: Mode = "latest",
         on_none: OnNone = "skip",
+        output_format: OutputFormat = "raw",
+        encoding: str | None = None,
         spapi_conn_id: str = SpApiHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.output_format = flatfile.check_output_format(output_format)
+        self.encoding = flatfile.check_charset(encoding)
         self.mode = scheduled_reports.check_mode(mode)
         if on_none not in ("skip", "succeed", "fail"):
             raise SpApiConfigError(f"Argument 'on_none' must be skip, succeed or fail, not {on_none!r}.")
@@ -115,10 +123,18 @@ class SpApiScheduledReportOperator(BaseOperator):
         restricted = workflows.is_restricted_report(self.report_type)
         written = []
         for report in chosen:
-            result = workflows.download(client, "report", report.document_id, self._destination(report), restricted=restricted)
+            result = report_files.save_report(
+                client,
+                report.document_id,
+                self._destination(report),
+                restricted=restricted,
+                output_format=self.output_format,
+                encoding=self.encoding,
+                marketplace_ids=report.marketplace_ids,
+            )
             self.log.info(
                 "Report %s (created %s): wrote %d bytes to %s", report.report_id, report.created_time, result.bytes_written, result.path
             )
-            written.append({**report.to_xcom(), "path": result.path, "bytes": result.bytes_written})
+            written.append({**report.to_xcom(), **result.to_xcom()})
         self.hook.log_stats()
         return {"reports": written, "count": len(written), "bytes": sum(int(item["bytes"]) for item in written)}

@@ -5,29 +5,21 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 from airflow_provider_spapi._compat import BaseOperator, Context
+from airflow_provider_spapi.core.records import page_records
 from airflow_provider_spapi.core.storage import atomic_write
 from airflow_provider_spapi.errors import SpApiConfigError
 from airflow_provider_spapi.hooks.spapi import SpApiHook
 from airflow_provider_spapi.operators.base import storage_path
 from airflow_provider_spapi.spapi import catalog
-from airflow_provider_spapi.spapi.client import authorization_for, check_path, unwrap
+from airflow_provider_spapi.spapi.client import authorization_for, check_path
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 
 
-def record_count(page: dict[str, Any]) -> int:
-    """How many records a page holds: the length of its result list (``payload.Orders``, ``orders``, ``reports``…), else 1."""
-    result = unwrap(page)
-    if isinstance(result, list):
-        return len(result)
-    if isinstance(result, dict):
-        for value in result.values():
-            if isinstance(value, list):
-                return len(value)
-    return 1 if result else 0
+OutputFormat = Literal["pages", "records"]
 
 
 class SpApiOperator(BaseOperator):
@@ -37,9 +29,11 @@ class SpApiOperator(BaseOperator):
     operations get a grantless token, restricted ones (or any call with ``data_elements``) a
     Restricted Data Token. Without ``output_path`` the decoded body (a list of pages with
     ``paginate``) goes to XCom, which suits small, non-personal results. With ``output_path`` the
-    result is written there as JSON lines (one page a line) and XCom gets
-    ``{"path", "pages", "records"}``. Results of restricted operations hold PII and never go to
-    XCom: such a call without ``output_path`` fails before it is made.
+    result is written there as JSON lines, one page a line (``output_format="pages"``, default) or one
+    record a line (``output_format="records"``: the list inside each page, ``payload.Orders``,
+    ``orders``, ``reports``…, ready for a warehouse load), and XCom gets ``{"path", "pages",
+    "records"}``. Results of restricted operations hold PII and never go to XCom: such a call
+    without ``output_path`` fails before it is made.
 
     :param method: HTTP method, e.g. ``GET``.
     :param path: the operation's path, e.g. ``/orders/v0/orders`` (templated).
@@ -51,6 +45,9 @@ class SpApiOperator(BaseOperator):
     :param grantless_scope: call with a grantless token of this scope (grantless operations get theirs automatically).
     :param paginate: follow next-page tokens and return or write every page.
     :param output_path: local path or ObjectStoragePath / URL for the JSON lines (templated).
+    :param output_format: with ``output_path``, ``pages`` (one response a line) or ``records`` (one record a line).
+    :param records_key: the dotted path of the record list in a page (e.g. ``payload.Orders``) when the
+        first list of the (unwrapped) page is not it.
     :param token_key: the next-page token's name in the response, for operations the catalog does not know.
     :param spapi_conn_id: the ``spapi`` connection.
     """
@@ -72,10 +69,18 @@ class SpApiOperator(BaseOperator):
         paginate: bool = False,
         output_path: Any = None,
         token_key: str = "NextToken",
+        output_format: OutputFormat = "pages",
+        records_key: str | None = None,
         spapi_conn_id: str = SpApiHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if output_format not in ("pages", "records"):
+            raise SpApiConfigError(
+                f"Argument 'output_format' must be 'pages' (one response a line) or 'records' (one record a line), not {output_format!r}."
+            )
+        self.output_format = output_format
+        self.records_key = records_key
         if not isinstance(method, str) or method.upper() not in METHODS:
             raise SpApiConfigError(f"Argument 'method' must be one of {', '.join(sorted(METHODS))}, not {method!r}.")
         self.method = method.upper()
@@ -144,8 +149,12 @@ class SpApiOperator(BaseOperator):
         page_count = records = 0
         with atomic_write(destination) as handle:
             for page in pages:
-                handle.write(json.dumps(page, separators=(",", ":"), ensure_ascii=False).encode("utf-8") + b"\n")
+                found = page_records(page, self.records_key)
+                lines = found if self.output_format == "records" else [page]
+                handle.write(
+                    b"".join(json.dumps(line, separators=(",", ":"), ensure_ascii=False).encode("utf-8") + b"\n" for line in lines)
+                )
                 page_count += 1
-                records += record_count(page)
+                records += len(found)
         self.log.info("Wrote %d page(s), %d record(s) to %s", page_count, records, destination)
         return {"path": str(destination), "pages": page_count, "records": records}
