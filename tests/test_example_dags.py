@@ -150,7 +150,7 @@ def test_every_example_dag_loads_without_import_errors() -> None:
 
     assert dagbag.import_errors == {}
     assert sorted(dagbag.dags) == DAG_IDS
-    assert len(DAG_IDS) == 8
+    assert len(DAG_IDS) == 9
     for dag_id, dag in dagbag.dags.items():
         assert {"spapi", "example"} <= set(dag.tags), dag_id
         assert dag.catchup is False, dag_id
@@ -168,23 +168,36 @@ def test_example_dag_runs_green(runs: Runs, dag_id: str) -> None:
     assert str(dag_run.state).rsplit(".", 1)[-1].lower() == "success"
 
 
-def test_incremental_orders_cover_the_data_interval(runs: Runs) -> None:
+def test_incremental_orders_cover_the_data_interval_by_last_update(runs: Runs) -> None:
     result = runs.xcom("example_spapi_orders_incremental", "search_orders")
     dag_run = runs.dag_runs["example_spapi_orders_incremental"]
     start, end = dag_run.data_interval_start, dag_run.data_interval_end
 
-    assert end - start == timedelta(days=1)  # CronDataIntervalTimetable: a real interval on every version
-    pages = [json.loads(line) for line in Path(result["path"]).read_text().splitlines()]
-    orders = [order for page in pages for order in page["orders"]]
-    expected = [
-        o
-        for o in runs.emulator.state.book.orders(seed.SELLING_PARTNER_ID)
-        if start <= o.purchase_date <= end and o.marketplace_id == seed.MARKETPLACE_ID_US
-    ]
+    assert end - start == timedelta(hours=1)  # CronDataIntervalTimetable: a real interval on every version
+    assert result["last_updated_after"] == start.isoformat()
+    orders = [json.loads(line) for line in Path(result["path"]).read_text().splitlines()]  # one order a line
+    before = datetime.fromisoformat(result["last_updated_before"])
+    expected = sorted(
+        (
+            o
+            for o in runs.emulator.state.book.orders(seed.SELLING_PARTNER_ID)
+            if start <= o.last_update_date <= before and o.marketplace_id == seed.MARKETPLACE_ID_US
+        ),
+        key=lambda o: (o.last_update_date, o.order_id),
+    )
     assert [order["orderId"] for order in orders] == [o.order_id for o in expected]
-    assert result == {"path": result["path"], "pages": len(pages), "records": len(expected)}
-    assert len(pages) == len(expected) // 10 + 1  # SPAPI_EXAMPLE_PAGE_SIZE=10
+    assert result["records"] == len(expected) and result["pages"] == len(expected) // 10 + 1  # SPAPI_EXAMPLE_PAGE_SIZE=10
     assert Path(result["path"]).is_relative_to(runs.output)
+
+
+def test_orders_backfill_report_is_json_lines(runs: Runs) -> None:
+    result = runs.xcom("example_spapi_orders_backfill", "orders_by_last_update")
+    rows = [json.loads(line) for line in Path(result["path"]).read_text("utf-8").splitlines()]
+    expected = report_content("GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL", result["report_id"], 20_000)
+    lines = b"".join(expected).decode().splitlines()
+
+    assert result["output_format"] == "jsonl" and result["rows"] == len(rows) == len(lines) - 1
+    assert rows[0] == dict(zip(lines[0].split("\t"), lines[1].split("\t"), strict=True))
 
 
 def test_settlement_reports_are_found_without_a_report_id(runs: Runs) -> None:

@@ -176,7 +176,17 @@ def summarise(dag_id: str, xcoms: dict[str, list[Any]]) -> str:
     name = dag_id.removeprefix("example_spapi_")
     if dag_id == "example_spapi_orders_incremental":
         result = _one(xcoms, "search_orders") or {}
-        return f"{result.get('pages', 0)} page(s), {result.get('records', 0)} orders (Orders 2026-01-01) → {rel(result.get('path'))}"
+        return (
+            f"{result.get('pages', 0)} page(s), {result.get('records', 0)} orders created or updated from "
+            f"{result.get('last_updated_after')} to {result.get('last_updated_before')} (searchOrders lastUpdated window, "
+            f"one order a line) → {rel(result.get('path'))}"
+        )
+    if dag_id == "example_spapi_orders_backfill":
+        report = _one(xcoms, "orders_by_last_update") or {}
+        return (
+            f"report {report.get('report_id')} (GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL) {report.get('status')} → "
+            f"{report.get('rows', 0)} rows as JSON lines → {rel(report.get('path'))}"
+        )
     if dag_id == "example_spapi_orders_v0_with_addresses":
         orders = _one(xcoms, "get_orders") or {}
         addresses = _one(xcoms, "get_addresses") or {}

@@ -55,7 +55,7 @@ class FoundReport:
         }
 
 
-def parse_moment(value: datetime | str, argument: str) -> datetime:
+def parse_moment(value: object, argument: str) -> datetime:
     """An aware UTC datetime from a datetime or an ISO 8601 string (what a template renders), else a clear error."""
     if isinstance(value, datetime):
         moment = value
