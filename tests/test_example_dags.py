@@ -150,7 +150,7 @@ def test_every_example_dag_loads_without_import_errors() -> None:
 
     assert dagbag.import_errors == {}
     assert sorted(dagbag.dags) == DAG_IDS
-    assert len(DAG_IDS) == 9
+    assert len(DAG_IDS) == 11
     for dag_id, dag in dagbag.dags.items():
         assert {"spapi", "example"} <= set(dag.tags), dag_id
         assert dag.catchup is False, dag_id
@@ -214,6 +214,24 @@ def test_settlement_reports_are_found_without_a_report_id(runs: Runs) -> None:
     assert report["rows"] == len(rows) and report["output_format"] == "jsonl"
     assert rows[0]["settlement-start-date"] and rows[0]["total-amount"]  # Amazon's summary row, keyed by the header
     assert {row["transaction-type"] for row in rows[1:]} <= {"Order"}
+
+
+def test_notifications_setup_subscribes_and_report_events_downloads(runs: Runs) -> None:
+    destination_id = runs.xcom("example_spapi_notifications_setup", "create_destination")
+    subscription_id = runs.xcom("example_spapi_notifications_setup", "subscribe_report_finished")
+    result = runs.xcom("example_spapi_report_events", "download_finished_reports")
+
+    assert destination_id and subscription_id
+    assert result["source"] == "getReports"  # dag.test(): no triggering asset events, so the polling fallback
+    types = {item["report_type"] for item in result["reports"]}
+    assert "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE" in types
+    for item in result["reports"]:
+        assert Path(item["path"]).parent == runs.output / "report_events"
+        assert item["rows"] == len(Path(item["path"]).read_text("utf-8").splitlines())
+    # The setup's subscription made the emulator announce the backfill DAG's report (no SQS endpoint in this run: recorded only).
+    sent = [n for n in runs.emulator.notifications() if n.get("notificationType") == "REPORT_PROCESSING_FINISHED"]
+    backfill = runs.xcom("example_spapi_orders_backfill", "orders_by_last_update")
+    assert backfill["report_id"] in {n["payload"]["reportProcessingFinishedNotification"]["reportId"] for n in sent}
 
 
 def test_v0_orders_and_addresses_are_in_files_and_xcom_has_counts(runs: Runs) -> None:

@@ -213,6 +213,17 @@ def summarise(dag_id: str, xcoms: dict[str, list[Any]]) -> str:
             f"{result.get('count', 0)} settlement report(s) downloaded without a report id: {files} → "
             f"{rel(str(Path(reports[0]['path']).parent)) if reports else '-'}"
         )
+    if dag_id == "example_spapi_notifications_setup":
+        return (
+            f"destination {_one(xcoms, 'create_destination')} (grantless) and subscription "
+            f"{_one(xcoms, 'subscribe_report_finished')} to REPORT_PROCESSING_FINISHED"
+        )
+    if dag_id == "example_spapi_report_events":
+        result = _one(xcoms, "download_finished_reports") or {}
+        reports = result.get("reports") or []
+        how = "AssetWatcher on SQS" if result.get("event_driven") else "hourly polling form"
+        files = ", ".join(f"{item['report_type']} {item['report_id']} ({item.get('rows')} rows)" for item in reports)
+        return f"{len(reports)} report(s) from {result.get('source')} ({how}; a manual run has no queue event): {files}"
     if dag_id == "example_spapi_feed_upload":
         feed = _one(xcoms, "upload_feed") or {}
         summary = feed.get("summary") or {}

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from airflow_provider_spapi.core.storage import WritablePath
 from airflow_provider_spapi.spapi import flatfile, workflows
@@ -63,3 +64,30 @@ def save_report(
         charset=converted.charset,
         rows=converted.rows,
     )
+
+
+def save_reports(
+    client: SpApiClient,
+    reports: Iterable[Mapping[str, Any]],
+    destination_for: Callable[[str], str | os.PathLike[str] | WritablePath],
+    *,
+    output_format: OutputFormat = "raw",
+    encoding: str | None = None,
+) -> list[dict[str, object]]:
+    """Save each ``{"report_id", "report_type", "document_id"}`` (a notification's, a listing's) to ``destination_for(report_id)``.
+
+    Restricted report types get their Restricted Data Token.
+    """
+    saved = []
+    for report in reports:
+        result = save_report(
+            client,
+            str(report["document_id"]),
+            destination_for(str(report["report_id"])),
+            restricted=workflows.is_restricted_report(str(report.get("report_type") or "")),
+            output_format=output_format,
+            encoding=encoding,
+            marketplace_ids=report.get("marketplace_ids") or client.settings.marketplace_ids,
+        )
+        saved.append({"report_id": report["report_id"], "report_type": report.get("report_type"), **result.to_xcom()})
+    return saved
