@@ -135,11 +135,15 @@ def provider_info() -> dict[str, Any]:
                     "airflow_provider_spapi.operators.reports",
                     "airflow_provider_spapi.operators.feeds",
                     "airflow_provider_spapi.operators.credentials",
+                    "airflow_provider_spapi.operators.scheduled_reports",
+                    "airflow_provider_spapi.operators.orders",
+                    "airflow_provider_spapi.operators.notifications",
                 ],
             }
         ],
         "sensors": [{"integration-name": HOOK_NAME, "python-modules": ["airflow_provider_spapi.sensors.reports"]}],
         "triggers": [{"integration-name": HOOK_NAME, "python-modules": ["airflow_provider_spapi.triggers.processing"]}],
+        "extra-links": ["airflow_provider_spapi.operators.links.SellerCentralReportLink"],
         "integrations": [
             {"integration-name": HOOK_NAME, "external-doc-url": "https://developer-docs.amazon.com/sp-api/", "tags": ["service"]}
         ],

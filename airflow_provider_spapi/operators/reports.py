@@ -9,6 +9,7 @@ from typing import Any, Literal
 from airflow_provider_spapi._compat import AirflowSkipException, Context
 from airflow_provider_spapi.errors import SpApiConfigError, SpApiProcessingError
 from airflow_provider_spapi.operators.base import SpApiProcessingOperator, storage_path
+from airflow_provider_spapi.operators.links import SellerCentralReportLink
 from airflow_provider_spapi.spapi import flatfile, report_files, workflows
 from airflow_provider_spapi.spapi.flatfile import OutputFormat
 from airflow_provider_spapi.spapi.settings import parse_marketplace_ids
@@ -46,6 +47,7 @@ class SpApiReportOperator(SpApiProcessingOperator):
     template_fields: Sequence[str] = ("report_type", "marketplace_ids", "data_start_time", "data_end_time", "report_options", "output_path")
     template_fields_renderers = {"report_options": "json"}
     ui_color = "#ff9900"
+    operator_extra_links = (SellerCentralReportLink(),)
 
     def __init__(
         self,

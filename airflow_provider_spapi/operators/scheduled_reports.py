@@ -11,6 +11,7 @@ from airflow_provider_spapi._compat import AirflowSkipException, BaseOperator, C
 from airflow_provider_spapi.errors import SpApiConfigError, SpApiProcessingError
 from airflow_provider_spapi.hooks.spapi import SpApiHook
 from airflow_provider_spapi.operators.base import storage_path
+from airflow_provider_spapi.operators.links import SellerCentralReportLink
 from airflow_provider_spapi.spapi import flatfile, report_files, scheduled_reports, workflows
 from airflow_provider_spapi.spapi.flatfile import OutputFormat
 from airflow_provider_spapi.spapi.scheduled_reports import FoundReport, Mode
@@ -50,6 +51,7 @@ class SpApiScheduledReportOperator(BaseOperator):
 
     template_fields: Sequence[str] = ("report_type", "output_path", "created_since", "created_until", "marketplace_ids")
     ui_color = "#ff9900"
+    operator_extra_links = (SellerCentralReportLink(),)
 
     def __init__(
         self,

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 DEFAULT_CHARSET = "cp1252"
 DEFAULT_SELLER_CENTRAL = "sellercentral.amazon.com"
@@ -28,10 +29,14 @@ class Marketplace:
 
 
 @cache
+def _table() -> dict[str, Any]:
+    return dict(json.loads(resources.files("airflow_provider_spapi.spapi.data").joinpath("marketplaces.json").read_text("utf-8")))
+
+
+@cache
 def marketplaces() -> dict[str, Marketplace]:
     """Every marketplace Amazon lists, by id, parsed once."""
-    text = resources.files("airflow_provider_spapi.spapi.data").joinpath("marketplaces.json").read_text("utf-8")
-    return {row["id"]: Marketplace(**row) for row in json.loads(text)["marketplaces"]}
+    return {row["id"]: Marketplace(**row) for row in _table()["marketplaces"]}
 
 
 def _first_known(marketplace_ids: Iterable[str]) -> Marketplace | None:
@@ -49,3 +54,11 @@ def seller_central_host(marketplace_ids: Iterable[str]) -> str:
     """The Seller Central host of the first known marketplace, else Amazon.com's."""
     known = _first_known(marketplace_ids)
     return known.seller_central if known else DEFAULT_SELLER_CENTRAL
+
+
+def seller_central_report_page(report_type: str, marketplace_ids: Iterable[str]) -> str | None:
+    """The Seller Central page where a person finds reports of this type (settlements, order reports), else None."""
+    pages = _table()["seller_central_pages"]
+    kind = report_type or ""
+    page = pages["settlement"] if "SETTLEMENT" in kind else pages["order_report"] if "ORDER" in kind else None
+    return f"https://{seller_central_host(marketplace_ids)}{page}" if page else None
