@@ -100,21 +100,29 @@ def test_rows_with_missing_or_extra_fields_and_quotes_are_kept(tmp_path: Path) -
 
 def test_conversion_streams_in_bounded_memory(tmp_path: Path) -> None:
     row = "SKU-{:07d}\tTrinkflasche für Kühlschrank – 750 ml Edelstahl\t18.99\n"
-    with (tmp_path / "big.tsv").open("wb") as handle:
-        handle.write(HEADER.encode())
-        for block in range(100):
-            handle.write("".join(row.format(block * 1000 + i) for i in range(1000)).encode("cp1252"))
-    size = (tmp_path / "big.tsv").stat().st_size
 
-    tracemalloc.start()
-    try:
-        result = flatfile.convert(tmp_path / "big.tsv", tmp_path / "big.jsonl", "jsonl", marketplace_ids=[seed.MARKETPLACE_ID_DE])
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    def peak_for(rows: int) -> tuple[int, int]:
+        source = tmp_path / f"{rows}.tsv"
+        with source.open("wb") as handle:
+            handle.write(HEADER.encode())
+            for block in range(rows // 1000):
+                handle.write("".join(row.format(block * 1000 + i) for i in range(1000)).encode("cp1252"))
+        tracemalloc.start()
+        try:
+            result = flatfile.convert(source, tmp_path / f"{rows}.jsonl", "jsonl", marketplace_ids=[seed.MARKETPLACE_ID_DE])
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert result.rows == rows
+        return source.stat().st_size, peak
 
-    assert size > 5_000_000 and result.rows == 100_000
-    assert peak < size / 4  # line by line, never the whole file
+    peak_for(1000)  # one-time imports and caches
+    small_size, small_peak = peak_for(50_000)
+    large_size, large_peak = peak_for(250_000)
+
+    assert large_size > 4 * small_size
+    assert large_peak < small_peak * 1.5  # the same memory for four times the file: it streams
+    assert large_peak < large_size / 2
 
 
 def test_marketplace_table_is_data() -> None:
