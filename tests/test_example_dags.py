@@ -223,14 +223,18 @@ def test_notifications_setup_subscribes_and_report_events_downloads(runs: Runs) 
 
     assert destination_id and subscription_id
     assert result["source"] == "getReports"  # dag.test(): no triggering asset events, so the polling fallback
-    types = {item["report_type"] for item in result["reports"]}
-    assert "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE" in types
+    backfill = runs.xcom("example_spapi_orders_backfill", "orders_by_last_update")
+    # The newest DONE report of each wanted type in the window: the backfill DAG's, made minutes before.
+    assert backfill["report_id"] in {item["report_id"] for item in result["reports"]}
+    assert {item["report_type"] for item in result["reports"]} <= {
+        "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE",
+        "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL",
+    }
     for item in result["reports"]:
         assert Path(item["path"]).parent == runs.output / "report_events"
         assert item["rows"] == len(Path(item["path"]).read_text("utf-8").splitlines())
     # The setup's subscription made the emulator announce the backfill DAG's report (no SQS endpoint in this run: recorded only).
     sent = [n for n in runs.emulator.notifications() if n.get("notificationType") == "REPORT_PROCESSING_FINISHED"]
-    backfill = runs.xcom("example_spapi_orders_backfill", "orders_by_last_update")
     assert backfill["report_id"] in {n["payload"]["reportProcessingFinishedNotification"]["reportId"] for n in sent}
 
 
