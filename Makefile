@@ -12,7 +12,7 @@ VENV2 ?= .venv-airflow2
 $(VENV)/.installed-$(AIRFLOW_VERSION): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q --upgrade uv
-	$(VENV)/bin/python -m uv pip install --python $(VENV)/bin/python -q -e ".[test,benchmark]" "apache-airflow==$(AIRFLOW_VERSION)"
+	$(VENV)/bin/python -m uv pip install --python $(VENV)/bin/python -q -e ".[test,benchmark,notifications]" "apache-airflow==$(AIRFLOW_VERSION)"
 	touch $@
 
 $(VENV2)/.installed-$(AIRFLOW2_VERSION): pyproject.toml

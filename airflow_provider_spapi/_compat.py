@@ -23,6 +23,7 @@ if AIRFLOW_V_3 or TYPE_CHECKING:
         BaseHook,
         BaseNotifier,
         BaseOperator,
+        BaseOperatorLink,
         BaseSensorOperator,
         Connection,
         Context,
@@ -42,6 +43,7 @@ else:  # pragma: no cover - exercised by the Airflow 2.11 CI job
     from airflow.hooks.base import BaseHook
     from airflow.io.path import ObjectStoragePath
     from airflow.models import BaseOperator
+    from airflow.models.baseoperatorlink import BaseOperatorLink
     from airflow.models.connection import Connection
     from airflow.notifications.basenotifier import BaseNotifier
     from airflow.sensors.base import BaseSensorOperator, PokeReturnValue
@@ -56,6 +58,7 @@ __all__ = [
     "BaseHook",
     "BaseNotifier",
     "BaseOperator",
+    "BaseOperatorLink",
     "BaseSensorOperator",
     "BaseTrigger",
     "Connection",

@@ -151,7 +151,7 @@ def test_every_example_dag_loads_without_import_errors() -> None:
 
     assert dagbag.import_errors == {}
     assert sorted(dag_id for dag_id in dagbag.dags if dag_id.startswith("example_spapi_")) == DAG_IDS  # TikTok's: test_tiktok_airflow
-    assert len(DAG_IDS) == 8
+    assert len(DAG_IDS) == 12
     for dag_id, dag in ((dag_id, dagbag.dags[dag_id]) for dag_id in DAG_IDS):
         assert {"spapi", "example"} <= set(dag.tags), dag_id
         assert dag.catchup is False, dag_id
@@ -169,23 +169,74 @@ def test_example_dag_runs_green(runs: Runs, dag_id: str) -> None:
     assert str(dag_run.state).rsplit(".", 1)[-1].lower() == "success"
 
 
-def test_incremental_orders_cover_the_data_interval(runs: Runs) -> None:
+def test_incremental_orders_cover_the_data_interval_by_last_update(runs: Runs) -> None:
     result = runs.xcom("example_spapi_orders_incremental", "search_orders")
     dag_run = runs.dag_runs["example_spapi_orders_incremental"]
     start, end = dag_run.data_interval_start, dag_run.data_interval_end
 
-    assert end - start == timedelta(days=1)  # CronDataIntervalTimetable: a real interval on every version
-    pages = [json.loads(line) for line in Path(result["path"]).read_text().splitlines()]
-    orders = [order for page in pages for order in page["orders"]]
-    expected = [
-        o
-        for o in runs.emulator.state.book.orders(seed.SELLING_PARTNER_ID)
-        if start <= o.purchase_date <= end and o.marketplace_id == seed.MARKETPLACE_ID_US
-    ]
+    assert end - start == timedelta(hours=1)  # CronDataIntervalTimetable: a real interval on every version
+    assert result["last_updated_after"] == start.isoformat()
+    orders = [json.loads(line) for line in Path(result["path"]).read_text().splitlines()]  # one order a line
+    before = datetime.fromisoformat(result["last_updated_before"])
+    expected = sorted(
+        (
+            o
+            for o in runs.emulator.state.book.orders(seed.SELLING_PARTNER_ID)
+            if start <= o.last_update_date <= before and o.marketplace_id == seed.MARKETPLACE_ID_US
+        ),
+        key=lambda o: (o.last_update_date, o.order_id),
+    )
     assert [order["orderId"] for order in orders] == [o.order_id for o in expected]
-    assert result == {"path": result["path"], "pages": len(pages), "records": len(expected)}
-    assert len(pages) == len(expected) // 10 + 1  # SPAPI_EXAMPLE_PAGE_SIZE=10
+    assert result["records"] == len(expected) and result["pages"] == len(expected) // 10 + 1  # SPAPI_EXAMPLE_PAGE_SIZE=10
     assert Path(result["path"]).is_relative_to(runs.output)
+
+
+def test_orders_backfill_report_is_json_lines(runs: Runs) -> None:
+    result = runs.xcom("example_spapi_orders_backfill", "orders_by_last_update")
+    rows = [json.loads(line) for line in Path(result["path"]).read_text("utf-8").splitlines()]
+    expected = report_content("GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL", result["report_id"], 20_000)
+    lines = b"".join(expected).decode().splitlines()
+
+    assert result["output_format"] == "jsonl" and result["rows"] == len(rows) == len(lines) - 1
+    assert rows[0] == dict(zip(lines[0].split("\t"), lines[1].split("\t"), strict=True))
+
+
+def test_settlement_reports_are_found_without_a_report_id(runs: Runs) -> None:
+    found = runs.xcom("example_spapi_settlement_reports", "wait_for_settlement")
+    result = runs.xcom("example_spapi_settlement_reports", "download_settlements")
+    dag_run = runs.dag_runs["example_spapi_settlement_reports"]
+
+    assert result["count"] == 1  # one settlement a day (06:00 UTC) in the emulator; the interval is yesterday
+    (report,) = result["reports"]
+    assert datetime.fromisoformat(found["created_time"]) >= dag_run.data_interval_start  # the newest since the interval began
+    assert dag_run.data_interval_start <= datetime.fromisoformat(report["created_time"]) <= dag_run.data_interval_end
+    assert Path(report["path"]) == runs.output / "settlements" / f"{report['report_id']}.jsonl"
+    rows = [json.loads(line) for line in Path(report["path"]).read_text("utf-8").splitlines()]
+    assert report["rows"] == len(rows) and report["output_format"] == "jsonl"
+    assert rows[0]["settlement-start-date"] and rows[0]["total-amount"]  # Amazon's summary row, keyed by the header
+    assert {row["transaction-type"] for row in rows[1:]} <= {"Order"}
+
+
+def test_notifications_setup_subscribes_and_report_events_downloads(runs: Runs) -> None:
+    destination_id = runs.xcom("example_spapi_notifications_setup", "create_destination")
+    subscription_id = runs.xcom("example_spapi_notifications_setup", "subscribe_report_finished")
+    result = runs.xcom("example_spapi_report_events", "download_finished_reports")
+
+    assert destination_id and subscription_id
+    assert result["source"] == "getReports"  # dag.test(): no triggering asset events, so the polling fallback
+    backfill = runs.xcom("example_spapi_orders_backfill", "orders_by_last_update")
+    # The newest DONE report of each wanted type in the window: the backfill DAG's, made minutes before.
+    assert backfill["report_id"] in {item["report_id"] for item in result["reports"]}
+    assert {item["report_type"] for item in result["reports"]} <= {
+        "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE",
+        "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL",
+    }
+    for item in result["reports"]:
+        assert Path(item["path"]).parent == runs.output / "report_events"
+        assert item["rows"] == len(Path(item["path"]).read_text("utf-8").splitlines())
+    # The setup's subscription made the emulator announce the backfill DAG's report (no SQS endpoint in this run: recorded only).
+    sent = [n for n in runs.emulator.notifications() if n.get("notificationType") == "REPORT_PROCESSING_FINISHED"]
+    assert backfill["report_id"] in {n["payload"]["reportProcessingFinishedNotification"]["reportId"] for n in sent}
 
 
 def test_v0_orders_and_addresses_are_in_files_and_xcom_has_counts(runs: Runs) -> None:

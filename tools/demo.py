@@ -201,7 +201,17 @@ def summarise(dag_id: str, xcoms: dict[str, list[Any]]) -> str:
         )
     if dag_id == "example_spapi_orders_incremental":
         result = _one(xcoms, "search_orders") or {}
-        return f"{result.get('pages', 0)} page(s), {result.get('records', 0)} orders (Orders 2026-01-01) → {rel(result.get('path'))}"
+        return (
+            f"{result.get('pages', 0)} page(s), {result.get('records', 0)} orders created or updated from "
+            f"{result.get('last_updated_after')} to {result.get('last_updated_before')} (searchOrders lastUpdated window, "
+            f"one order a line) → {rel(result.get('path'))}"
+        )
+    if dag_id == "example_spapi_orders_backfill":
+        report = _one(xcoms, "orders_by_last_update") or {}
+        return (
+            f"report {report.get('report_id')} (GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL) {report.get('status')} → "
+            f"{report.get('rows', 0)} rows as JSON lines → {rel(report.get('path'))}"
+        )
     if dag_id == "example_spapi_orders_v0_with_addresses":
         orders = _one(xcoms, "get_orders") or {}
         addresses = _one(xcoms, "get_addresses") or {}
@@ -222,6 +232,29 @@ def summarise(dag_id: str, xcoms: dict[str, list[Any]]) -> str:
             f"{len(result.get('query_ids') or [])} Data Kiosk page(s), {result.get('records', 0)} sales-and-traffic records "
             f"→ {rel(result.get('path'))}"
         )
+    if dag_id == "example_spapi_settlement_reports":
+        found = _one(xcoms, "wait_for_settlement") or {}
+        result = _one(xcoms, "download_settlements") or {}
+        reports = result.get("reports") or []
+        files = ", ".join(
+            f"{item['report_id']} ({item.get('rows')} rows as JSON lines, decoded from {item.get('charset')})" for item in reports
+        )
+        return (
+            f"sensor saw settlement {found.get('report_id')} (created {found.get('created_time')}); "
+            f"{result.get('count', 0)} settlement report(s) downloaded without a report id: {files} → "
+            f"{rel(str(Path(reports[0]['path']).parent)) if reports else '-'}"
+        )
+    if dag_id == "example_spapi_notifications_setup":
+        return (
+            f"destination {_one(xcoms, 'create_destination')} (grantless) and subscription "
+            f"{_one(xcoms, 'subscribe_report_finished')} to REPORT_PROCESSING_FINISHED"
+        )
+    if dag_id == "example_spapi_report_events":
+        result = _one(xcoms, "download_finished_reports") or {}
+        reports = result.get("reports") or []
+        how = "AssetWatcher on SQS" if result.get("event_driven") else "hourly polling form"
+        files = ", ".join(f"{item['report_type']} {item['report_id']} ({item.get('rows')} rows)" for item in reports)
+        return f"{len(reports)} report(s) from {result.get('source')} ({how}; a manual run has no queue event): {files}"
     if dag_id == "example_spapi_feed_upload":
         feed = _one(xcoms, "upload_feed") or {}
         summary = feed.get("summary") or {}

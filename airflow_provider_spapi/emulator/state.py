@@ -30,6 +30,8 @@ from airflow_provider_spapi.emulator.orders import OrderBook, OrdersApi
 from airflow_provider_spapi.emulator.paging import Pager
 from airflow_provider_spapi.emulator.rdt import TokensApi
 from airflow_provider_spapi.emulator.reports import ReportsApi
+from airflow_provider_spapi.emulator.scheduled_reports import ScheduledReports
+from airflow_provider_spapi.emulator.sqs_publisher import SqsPublisher
 from airflow_provider_spapi.emulator.throttle import Throttler
 from airflow_provider_spapi.emulator.tiktok.state import TikTokState
 
@@ -78,8 +80,11 @@ class EmulatorState:
         self.data_kiosk_api = DataKioskApi(self.documents, self.pager, lambda: self.options)
         self.notifications_api = NotificationsApi(self.credentials, self.counters)
         self.tokens_api = TokensApi(self.tokens, self.counters, lambda: self.options.expires_in)
+        self.scheduled_reports = ScheduledReports(self.reports_api, self.documents, self.book, self.seller)  # after reports_api: wraps it
+        self.sqs_publisher = SqsPublisher(self.reports_api, self.notifications_api)  # after reports_api: wraps createReport
         handlers: dict[str, Handler] = {}
-        for api in (self.orders_api, self.reports_api, self.feeds_api, self.data_kiosk_api, self.notifications_api, self.tokens_api):
+        apis = (self.orders_api, self.reports_api, self.feeds_api, self.data_kiosk_api, self.notifications_api, self.tokens_api)
+        for api in (*apis, self.scheduled_reports, self.sqs_publisher):
             handlers.update(api.handlers())
         self.handlers = handlers
 

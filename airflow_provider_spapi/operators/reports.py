@@ -9,7 +9,10 @@ from typing import Any, Literal
 from airflow_provider_spapi._compat import AirflowSkipException, Context
 from airflow_provider_spapi.errors import SpApiConfigError, SpApiProcessingError
 from airflow_provider_spapi.operators.base import SpApiProcessingOperator, failing_fast, storage_path
-from airflow_provider_spapi.spapi import workflows
+from airflow_provider_spapi.operators.links import SellerCentralReportLink
+from airflow_provider_spapi.spapi import flatfile, report_files, workflows
+from airflow_provider_spapi.spapi.flatfile import OutputFormat
+from airflow_provider_spapi.spapi.settings import parse_marketplace_ids
 from airflow_provider_spapi.spapi.workflows import ProcessingStatus
 
 OnCancelled = Literal["skip", "fail", "succeed"]
@@ -32,12 +35,19 @@ class SpApiReportOperator(SpApiProcessingOperator):
     :param output_path: a local path or an ObjectStoragePath / URL such as ``s3://bucket/key`` (templated).
     :param on_cancelled: Amazon cancels a report that has no data for the period. ``skip`` (default)
         skips the task, ``succeed`` returns without a file, ``fail`` fails it.
+    :param output_format: ``raw`` (default) writes Amazon's bytes; for flat-file reports ``utf8`` writes
+        them re-encoded as UTF-8 and ``jsonl`` one JSON object per row, keyed by the header (see
+        :mod:`~airflow_provider_spapi.spapi.flatfile` for how the charset is chosen). XCom then adds
+        ``rows`` and ``charset``.
+    :param encoding: the flat file's charset when you know it (e.g. ``shift_jis``); default: UTF-8 if
+        the file is valid UTF-8, else the marketplace's legacy charset.
     """
 
     kind = "report"
     template_fields: Sequence[str] = ("report_type", "marketplace_ids", "data_start_time", "data_end_time", "report_options", "output_path")
     template_fields_renderers = {"report_options": "json"}
     ui_color = "#ff9900"
+    operator_extra_links = (SellerCentralReportLink(),)
 
     def __init__(
         self,
@@ -49,9 +59,13 @@ class SpApiReportOperator(SpApiProcessingOperator):
         data_end_time: datetime | str | None = None,
         report_options: Mapping[str, str] | None = None,
         on_cancelled: OnCancelled = "skip",
+        output_format: OutputFormat = "raw",
+        encoding: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.output_format = flatfile.check_output_format(output_format)
+        self.encoding = flatfile.check_charset(encoding)
         if on_cancelled not in ("skip", "fail", "succeed"):
             raise SpApiConfigError(f"Argument 'on_cancelled' must be skip, fail or succeed, not {on_cancelled!r}.")
         self.report_type = report_type
@@ -98,13 +112,15 @@ class SpApiReportOperator(SpApiProcessingOperator):
         if not status.document_id:
             raise SpApiProcessingError(f"Report {status.job_id} is DONE without a reportDocumentId.", operation="getReport")
         restricted = workflows.is_restricted_report(self.report_type)
-        result = workflows.download(client, "report", status.document_id, storage_path(self.output_path), restricted=restricted)
+        result = report_files.save_report(
+            client,
+            status.document_id,
+            storage_path(self.output_path),
+            restricted=restricted,
+            output_format=self.output_format,
+            encoding=self.encoding,
+            marketplace_ids=parse_marketplace_ids(self.marketplace_ids) or client.settings.marketplace_ids,
+        )
         self.log.info("Report %s: wrote %d bytes to %s", status.job_id, result.bytes_written, result.path)
         self.hook.log_stats()
-        return {
-            "report_id": status.job_id,
-            "document_id": status.document_id,
-            "path": result.path,
-            "bytes": result.bytes_written,
-            "status": status.status,
-        }
+        return {"report_id": status.job_id, "document_id": status.document_id, **result.to_xcom(), "status": status.status}

@@ -10,16 +10,11 @@ from airflow_provider_spapi._compat import BaseOperator, Context
 from airflow_provider_spapi.errors import SpApiConfigError
 from airflow_provider_spapi.hooks.spapi import SpApiHook
 from airflow_provider_spapi.operators.base import storage_path
-from airflow_provider_spapi.operators.output import count_records, write_json_lines
+from airflow_provider_spapi.operators.output import OutputFormat, check_output_format, write_json_lines
 from airflow_provider_spapi.spapi import catalog
-from airflow_provider_spapi.spapi.client import authorization_for, check_path, unwrap
+from airflow_provider_spapi.spapi.client import authorization_for, check_path
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
-
-
-def record_count(page: dict[str, Any]) -> int:
-    """How many records a page holds: the length of its result list (``payload.Orders``, ``orders``, ``reports``…), else 1."""
-    return count_records(unwrap(page))
 
 
 class SpApiOperator(BaseOperator):
@@ -29,9 +24,11 @@ class SpApiOperator(BaseOperator):
     operations get a grantless token, restricted ones (or any call with ``data_elements``) a
     Restricted Data Token. Without ``output_path`` the decoded body (a list of pages with
     ``paginate``) goes to XCom, which suits small, non-personal results. With ``output_path`` the
-    result is written there as JSON lines (one page a line) and XCom gets
-    ``{"path", "pages", "records"}``. Results of restricted operations hold PII and never go to
-    XCom: such a call without ``output_path`` fails before it is made.
+    result is written there as JSON lines, one page a line (``output_format="pages"``, default) or one
+    record a line (``output_format="records"``: the list inside each page, ``payload.Orders``,
+    ``orders``, ``reports``…, ready for a warehouse load), and XCom gets ``{"path", "pages",
+    "records"}``. Results of restricted operations hold PII and never go to XCom: such a call
+    without ``output_path`` fails before it is made.
 
     :param method: HTTP method, e.g. ``GET``.
     :param path: the operation's path, e.g. ``/orders/v0/orders`` (templated).
@@ -44,6 +41,9 @@ class SpApiOperator(BaseOperator):
     :param grantless_scope: call with a grantless token of this scope (grantless operations get theirs automatically).
     :param paginate: follow next-page tokens and return or write every page.
     :param output_path: local path or ObjectStoragePath / URL for the JSON lines (templated).
+    :param output_format: with ``output_path``, ``pages`` (one response a line) or ``records`` (one record a line).
+    :param records_key: the dotted path of the record list in a page (e.g. ``payload.Orders``) when the
+        first list of the (unwrapped) page is not it.
     :param token_key: the next-page token's name in the response, for operations the catalog does not know.
     :param spapi_conn_id: the ``spapi`` connection.
     """
@@ -65,10 +65,14 @@ class SpApiOperator(BaseOperator):
         paginate: bool = False,
         output_path: Any = None,
         token_key: str = "NextToken",
+        output_format: OutputFormat = "pages",
+        records_key: str | None = None,
         spapi_conn_id: str = SpApiHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.output_format = check_output_format(output_format, SpApiConfigError)
+        self.records_key = records_key
         if not isinstance(method, str) or method.upper() not in METHODS:
             raise SpApiConfigError(f"Argument 'method' must be one of {', '.join(sorted(METHODS))}, not {method!r}.")
         self.method = method.upper()
@@ -146,4 +150,6 @@ class SpApiOperator(BaseOperator):
             self.hook.log_stats()
 
     def _write(self, pages: Iterable[dict[str, Any]]) -> dict[str, Any]:
-        return write_json_lines(storage_path(self.output_path), pages, record_count, self.log)
+        return write_json_lines(
+            storage_path(self.output_path), pages, self.log, output_format=self.output_format, records_key=self.records_key
+        )

@@ -12,7 +12,7 @@ from airflow_provider_spapi.errors import TikTokShopAuthError, TikTokShopConfigE
 from airflow_provider_spapi.hooks.tiktok_shop import TikTokShopHook
 from airflow_provider_spapi.operators.base import storage_path
 from airflow_provider_spapi.operators.credentials import CredentialsCheckOperator
-from airflow_provider_spapi.operators.output import count_records, write_json_lines
+from airflow_provider_spapi.operators.output import OutputFormat, check_output_format, write_json_lines
 from airflow_provider_spapi.operators.spapi import METHODS
 from airflow_provider_spapi.tiktok import catalog
 from airflow_provider_spapi.tiktok.client import check_path
@@ -38,6 +38,9 @@ class TikTokShopOperator(BaseOperator):
     :param body: JSON body, e.g. ``{"update_time_ge": ...}`` (templated).
     :param paginate: follow ``next_page_token`` and return or write every page.
     :param output_path: local path or ObjectStoragePath / URL for the JSON lines (templated).
+    :param output_format: with ``output_path``, ``pages`` (one response a line) or ``records`` (one
+        record a line: the list inside each page, e.g. ``orders``).
+    :param records_key: the dotted path of the record list in a page when the first list is not it.
     :param shop_cipher: the shop to call, overriding the connection's (templated).
     :param page_size: page size with ``paginate`` (TikTok allows at most 100).
     :param tiktok_shop_conn_id: the ``tiktok_shop`` connection.
@@ -56,6 +59,8 @@ class TikTokShopOperator(BaseOperator):
         body: Any = None,
         paginate: bool = False,
         output_path: Any = None,
+        output_format: OutputFormat = "pages",
+        records_key: str | None = None,
         shop_cipher: str | None = None,
         page_size: int = 100,
         tiktok_shop_conn_id: str = TikTokShopHook.default_conn_name,
@@ -72,6 +77,8 @@ class TikTokShopOperator(BaseOperator):
         self.body = body
         self.paginate = paginate
         self.output_path = output_path
+        self.output_format = check_output_format(output_format, TikTokShopConfigError)
+        self.records_key = records_key
         self.shop_cipher = shop_cipher
         self.page_size = page_size
         self.tiktok_shop_conn_id = tiktok_shop_conn_id
@@ -126,7 +133,13 @@ class TikTokShopOperator(BaseOperator):
             if self.output_path is None:
                 result = list(pages)
                 return result if self.paginate else result[0]
-            return write_json_lines(storage_path(self.output_path, error=TikTokShopConfigError), pages, count_records, self.log)
+            return write_json_lines(
+                storage_path(self.output_path, error=TikTokShopConfigError),
+                pages,
+                self.log,
+                output_format=self.output_format,
+                records_key=self.records_key,
+            )
         finally:
             self.hook.log_stats()
 

@@ -1,16 +1,17 @@
-"""``SpApiReportSensor``: wait for a report created elsewhere (another DAG, Amazon's schedules, Seller Central)."""
+"""Report sensors: ``SpApiReportSensor`` waits for a known report id, ``SpApiLatestReportSensor`` for any new DONE report of a type."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
 from airflow_provider_spapi._compat import AirflowSkipException, BaseSensorOperator, Context, PokeReturnValue, conf
 from airflow_provider_spapi.errors import SpApiProcessingError
 from airflow_provider_spapi.hooks.spapi import SpApiHook
+from airflow_provider_spapi.spapi import scheduled_reports
 from airflow_provider_spapi.spapi.workflows import ProcessingStatus, processing_status
 from airflow_provider_spapi.triggers.processing import SpApiProcessingTrigger, status_from_event
 
@@ -86,3 +87,52 @@ class SpApiReportSensor(BaseSensorOperator):
                 raise AirflowSkipException(message)
             raise SpApiProcessingError(message, operation="getReport")
         return status.document_id
+
+
+class SpApiLatestReportSensor(BaseSensorOperator):
+    """Succeed once a DONE report of ``report_type`` created since ``created_since`` exists; no ``report_id`` needed.
+
+    For reports Amazon makes on its own schedule (settlement reports) or that a schedule makes: each
+    poke is one getReports call (0.0222 requests/s, burst 10, so keep ``poke_interval`` at minutes
+    and use ``mode="reschedule"`` to free the worker slot between pokes). XCom gets the newest
+    report's ``{"report_id", "report_type", "document_id", "created_time", ...}``; pass its
+    ``report_id`` on, or let :class:`~airflow_provider_spapi.operators.scheduled_reports.SpApiScheduledReportOperator`
+    download it.
+
+    :param report_type: one report type, e.g. ``GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE`` (templated).
+    :param created_since: earliest creation time, a datetime or ISO string, e.g. ``{{ data_interval_start }}`` (templated).
+    :param marketplace_ids: only reports for these marketplaces (templated).
+    :param spapi_conn_id: the ``spapi`` connection.
+    """
+
+    template_fields: Sequence[str] = ("report_type", "created_since", "marketplace_ids")
+    ui_color = "#ff9900"
+
+    def __init__(
+        self,
+        *,
+        report_type: str,
+        created_since: datetime | str,
+        marketplace_ids: Sequence[str] | str | None = None,
+        spapi_conn_id: str = SpApiHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("poke_interval", 300)
+        super().__init__(**kwargs)
+        self.report_type = report_type
+        self.created_since = created_since
+        self.marketplace_ids = marketplace_ids
+        self.spapi_conn_id = spapi_conn_id
+
+    @cached_property
+    def hook(self) -> SpApiHook:
+        return SpApiHook(self.spapi_conn_id)
+
+    def poke(self, context: Context) -> Any:
+        found = scheduled_reports.find_done_reports(
+            self.hook.client, self.report_type, created_since=self.created_since, marketplace_ids=self.marketplace_ids
+        )
+        if not found:
+            self.log.info("No DONE %s report created since %s yet", self.report_type, self.created_since)
+            return False
+        return PokeReturnValue(is_done=True, xcom_value=found[-1].to_xcom())

@@ -1,0 +1,64 @@
+"""What differs per marketplace, as data (``data/marketplaces.json``): country, region, Seller Central host, flat-file charset.
+
+Amazon's flat-file reports arrive in the marketplace's legacy encoding unless they are UTF-8, and
+nothing in getReportDocument says which: :func:`flat_file_charset` is the fallback
+:mod:`~airflow_provider_spapi.spapi.flatfile` decodes with. Seller Central hosts make the operators'
+links to a report's or feed's page in the seller's own Seller Central.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+DEFAULT_CHARSET = "cp1252"
+DEFAULT_SELLER_CENTRAL = "sellercentral.amazon.com"
+
+
+@dataclass(frozen=True)
+class Marketplace:
+    id: str
+    country: str
+    region: str
+    seller_central: str
+    flat_file_charset: str
+
+
+@cache
+def _table() -> dict[str, Any]:
+    return dict(json.loads(resources.files("airflow_provider_spapi.spapi.data").joinpath("marketplaces.json").read_text("utf-8")))
+
+
+@cache
+def marketplaces() -> dict[str, Marketplace]:
+    """Every marketplace Amazon lists, by id, parsed once."""
+    return {row["id"]: Marketplace(**row) for row in _table()["marketplaces"]}
+
+
+def _first_known(marketplace_ids: Iterable[str]) -> Marketplace | None:
+    table = marketplaces()
+    return next((table[m] for m in marketplace_ids if m in table), None)
+
+
+def flat_file_charset(marketplace_ids: Iterable[str]) -> str:
+    """The legacy charset of the first known marketplace's flat files (cp932 for Japan), else cp1252."""
+    known = _first_known(marketplace_ids)
+    return known.flat_file_charset if known else DEFAULT_CHARSET
+
+
+def seller_central_host(marketplace_ids: Iterable[str]) -> str:
+    """The Seller Central host of the first known marketplace, else Amazon.com's."""
+    known = _first_known(marketplace_ids)
+    return known.seller_central if known else DEFAULT_SELLER_CENTRAL
+
+
+def seller_central_report_page(report_type: str, marketplace_ids: Iterable[str]) -> str | None:
+    """The Seller Central page where a person finds reports of this type (settlements, order reports), else None."""
+    pages = _table()["seller_central_pages"]
+    kind = report_type or ""
+    page = pages["settlement"] if "SETTLEMENT" in kind else pages["order_report"] if "ORDER" in kind else None
+    return f"https://{seller_central_host(marketplace_ids)}{page}" if page else None
