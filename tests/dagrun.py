@@ -21,7 +21,10 @@ def run_dag(dag: Any) -> Any:
 
         DagBundlesManager().sync_bundles_to_db()
         with create_session() as session:
-            update_dag_parsing_results_in_db("dags-folder", None, [LazyDeserializedDAG.from_dag(dag)], {}, None, set(), session)
+            if hasattr(LazyDeserializedDAG, "from_dag"):
+                update_dag_parsing_results_in_db("dags-folder", None, [LazyDeserializedDAG.from_dag(dag)], {}, None, set(), session)
+            else:  # Airflow 3.0 takes the DAG itself, and no parse duration
+                update_dag_parsing_results_in_db("dags-folder", None, [dag], {}, set(), session)
     return dag.test()
 
 
