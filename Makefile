@@ -15,17 +15,22 @@ AIRFLOW_2.11 ?= 2.11.2
 AIRFLOW_3.0 ?= 3.0.6
 AIRFLOW_3.1 ?= 3.1.8
 AIRFLOW_3.2 ?= 3.2.2
+
 # What a leg installs beside Airflow and the test extra.
 # 3.0 and 3.1 build the connection form by calling the hook's WTForms widgets with mocked classes,
 # and only when WTForms and Flask-AppBuilder are importable (the FAB provider brings them), as they
 # are in most deployments; without them no provider's extra fields show. 3.2+ read provider info.
-LEG_PACKAGES_3.0 ?= apache-airflow-providers-fab
-LEG_PACKAGES_3.1 ?= apache-airflow-providers-fab
-# Installed without Airflow's constraints file, 3.2.2 resolves to libraries newer than it was released
-# with (2026-05-29), and even a one-task DAG fails under `airflow dags test`: pydantic 2.14 and
+# Installed without Airflow's constraints file, 3.0 and 3.2 resolve to libraries newer than they were
+# released with, and even a one-task DAG fails under `airflow dags test`: on 3.2.2 pydantic 2.14 and
 # cadwyn 9 break its execution API models ("PydanticUserError: Model 'TITerminalStatePayload' needs a
-# discriminator field"), svcs 26 its in-process API ("'State' object has no attribute 'svcs_registry'").
-# These are the versions its constraints file gives (the newest released before 3.2.2).
+# discriminator field") and svcs 26 its in-process API ("'State' object has no attribute
+# 'svcs_registry'"); on 3.0.6 the in-process API answers 422 to a task's start. These legs pin the
+# versions that were current when each was released (3.0.6: end of August 2025, 3.2.2: end of May
+# 2026; found with `uv pip compile --exclude-newer <date>`), standing in for its constraints file,
+# which is what users install Airflow with.
+LEG_PACKAGES_3.0 ?= apache-airflow-providers-fab \
+  "pydantic==2.11.7" "fastapi==0.116.1" "cadwyn==5.4.4" "starlette==0.47.3" "svcs==25.1.0"
+LEG_PACKAGES_3.1 ?= apache-airflow-providers-fab
 LEG_PACKAGES_3.2 ?= "pydantic==2.13.4" "fastapi==0.136.3" "cadwyn==6.2.2" "starlette==1.2.0" "svcs==25.1.0"
 
 .PHONY: demo test test-airflow2 test-airflows airflow-minors lint benchmark clean $(addprefix test-airflow-,$(AIRFLOW_MINORS))
