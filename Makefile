@@ -24,12 +24,13 @@ AIRFLOW_3.2 ?= 3.2.2
 # released with, and even a one-task DAG fails under `airflow dags test`: on 3.2.2 pydantic 2.14 and
 # cadwyn 9 break its execution API models ("PydanticUserError: Model 'TITerminalStatePayload' needs a
 # discriminator field") and svcs 26 its in-process API ("'State' object has no attribute
-# 'svcs_registry'"); on 3.0.6 the in-process API answers 422 to a task's start. These legs pin the
+# 'svcs_registry'"); on 3.0.6 the in-process API answers 422 to a task's start, and universal-pathlib
+# 0.3 breaks ObjectStoragePath. These legs pin the
 # versions that were current when each was released (3.0.6: end of August 2025, 3.2.2: end of May
 # 2026; found with `uv pip compile --exclude-newer <date>`), standing in for its constraints file,
 # which is what users install Airflow with.
 LEG_PACKAGES_3.0 ?= apache-airflow-providers-fab \
-  "pydantic==2.11.7" "fastapi==0.116.1" "cadwyn==5.4.4" "starlette==0.47.3" "svcs==25.1.0"
+  "pydantic==2.11.7" "fastapi==0.116.1" "cadwyn==5.4.4" "starlette==0.47.3" "svcs==25.1.0" "universal-pathlib==0.2.6"
 LEG_PACKAGES_3.1 ?= apache-airflow-providers-fab
 LEG_PACKAGES_3.2 ?= "pydantic==2.13.4" "fastapi==0.136.3" "cadwyn==6.2.2" "starlette==1.2.0" "svcs==25.1.0"
 

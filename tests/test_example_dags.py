@@ -46,7 +46,8 @@ def load_dagbag() -> Any:
     except ImportError:  # Airflow 2.11 to 3.1
         from airflow.models import DagBag
 
-    return DagBag(str(DAGS_FOLDER), include_examples=False)
+        return DagBag(str(DAGS_FOLDER), include_examples=False)
+    return DagBag(str(DAGS_FOLDER))
 
 
 def task_states(dag_run: Any) -> dict[str, str]:

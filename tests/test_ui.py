@@ -170,8 +170,16 @@ def api_server(airflow_db: Path, tmp_path_factory: pytest.TempPathFactory) -> It
 
 @pytest.fixture(scope="module")
 def hook_meta(api_server: str) -> dict[str, Any]:
-    """The ``spapi`` entry of ``GET /ui/connections/hook_meta``."""
-    response = requests.get(f"{api_server}/ui/connections/hook_meta", timeout=60)
+    """The ``spapi`` entry of ``GET /ui/connections/hook_meta``.
+
+    Airflow 3.0 and 3.2+ treat every request as an admin's in all-admins mode; 3.1 only hands out an
+    admin token (``GET /auth/token``) to send as a bearer token.
+    """
+    headers = {}
+    token = requests.get(f"{api_server}/auth/token", timeout=60)
+    if token.status_code == 201:
+        headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+    response = requests.get(f"{api_server}/ui/connections/hook_meta", headers=headers, timeout=60)
     assert response.status_code == 200, response.text[:2000]
     entries = {entry["connection_type"]: entry for entry in response.json()}
     assert "spapi" in entries, sorted(entries)
