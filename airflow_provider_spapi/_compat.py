@@ -1,59 +1,44 @@
-"""The one place that knows where Airflow keeps things, so the rest of the package runs on 2.11 and 3.x.
+"""The one place that knows where Airflow keeps things, so the rest of the package runs on 2.11 and 3.0 to 3.3.
 
-Airflow 3 moved the authoring interface to ``airflow.sdk``; Airflow 2.11 has it in the classic
-modules. Everything else in this package imports from here.
+Airflow moved its authoring interface into the Task SDK (``airflow.sdk``) over several minors:
+3.0 has no ``airflow.sdk.BaseHook``, 3.1 no ``airflow.sdk.conf``, 2.11 no ``airflow.sdk`` at all.
+Airflow's own ``apache-airflow-providers-common-compat`` (a dependency of Airflow on every supported
+version) keeps that map: ``airflow.providers.common.compat.sdk`` tries the newest home of each name
+first and falls back to the older ones. So this module asks it, instead of branching on versions
+itself; what it does not cover (the triggerer's classes, which never moved) is imported directly.
+Everything else in this package imports Airflow from here.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from airflow import __version__ as AIRFLOW_VERSION
-
-# The same class on every version (3.x re-exports the Task SDK's), importable without a deprecation warning.
-from airflow.exceptions import AirflowException
+from airflow.providers.common.compat.sdk import (
+    AirflowException,
+    AirflowFailException,
+    AirflowSkipException,
+    BaseHook,
+    BaseNotifier,
+    BaseOperator,
+    BaseOperatorLink,
+    BaseSensorOperator,
+    Connection,
+    Context,
+    ObjectStoragePath,
+    PokeReturnValue,
+    conf,
+    mask_secret,
+)
 
 # Triggers run in the triggerer, which is part of Airflow core on every version.
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 AIRFLOW_V_3 = int(AIRFLOW_VERSION.split(".")[0]) >= 3
 
-if AIRFLOW_V_3 or TYPE_CHECKING:
-    from airflow.sdk import (
-        BaseHook,
-        BaseNotifier,
-        BaseOperator,
-        BaseOperatorLink,
-        BaseSensorOperator,
-        Connection,
-        Context,
-        ObjectStoragePath,
-        PokeReturnValue,
-        conf,
-    )
-    from airflow.sdk.exceptions import AirflowSkipException
-
-    try:
-        from airflow.sdk.log import mask_secret
-    except ImportError:  # pragma: no cover - Airflow 3.0 kept it with the execution-time code
-        from airflow.sdk.execution_time.secrets_masker import mask_secret  # type: ignore[no-redef]
-else:  # pragma: no cover - exercised by the Airflow 2.11 CI job
-    from airflow.configuration import conf
-    from airflow.exceptions import AirflowSkipException
-    from airflow.hooks.base import BaseHook
-    from airflow.io.path import ObjectStoragePath
-    from airflow.models import BaseOperator
-    from airflow.models.baseoperatorlink import BaseOperatorLink
-    from airflow.models.connection import Connection
-    from airflow.notifications.basenotifier import BaseNotifier
-    from airflow.sensors.base import BaseSensorOperator, PokeReturnValue
-    from airflow.utils.context import Context
-    from airflow.utils.log.secrets_masker import mask_secret
-
 __all__ = [
     "AIRFLOW_VERSION",
     "AIRFLOW_V_3",
     "AirflowException",
+    "AirflowFailException",
     "AirflowSkipException",
     "BaseHook",
     "BaseNotifier",
@@ -78,11 +63,6 @@ import contextlib  # noqa: E402
 import hashlib  # noqa: E402
 import importlib  # noqa: E402
 from typing import Any  # noqa: E402
-
-if AIRFLOW_V_3 or TYPE_CHECKING:
-    from airflow.sdk.exceptions import AirflowFailException
-else:  # pragma: no cover - exercised by the Airflow 2.11 CI job
-    from airflow.exceptions import AirflowFailException
 
 #: Airflow 3.3 keeps key/value state per task instance across its tries: ``context["task_state_store"]``.
 HAS_TASK_STATE_STORE = tuple(int(part) for part in AIRFLOW_VERSION.split(".")[:2]) >= (3, 3)
@@ -126,10 +106,7 @@ def supervisor_masks_logs() -> bool:
     return comms is not None and type(comms).__name__ != "TriggerCommsDecoder"
 
 
-if AIRFLOW_V_3 or TYPE_CHECKING:
-    from airflow.sdk import Variable as _Variable
-else:  # pragma: no cover - exercised by the Airflow 2.11 CI job
-    from airflow.models import Variable as _Variable
+from airflow.providers.common.compat.sdk import Variable as _Variable  # noqa: E402
 
 
 class JobMemory:
@@ -181,4 +158,4 @@ class JobMemory:
                 _Variable.delete(self._variable)
 
 
-__all__ += ["HAS_TASK_STATE_STORE", "AirflowFailException", "JobMemory", "secrets_maskers", "supervisor_masks_logs"]
+__all__ += ["HAS_TASK_STATE_STORE", "JobMemory", "secrets_maskers", "supervisor_masks_logs"]

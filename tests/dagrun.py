@@ -21,7 +21,13 @@ def run_dag(dag: Any) -> Any:
 
         DagBundlesManager().sync_bundles_to_db()
         with create_session() as session:
-            update_dag_parsing_results_in_db("dags-folder", None, [LazyDeserializedDAG.from_dag(dag)], {}, None, set(), session)
+            if hasattr(LazyDeserializedDAG, "from_dag"):
+                update_dag_parsing_results_in_db("dags-folder", None, [LazyDeserializedDAG.from_dag(dag)], {}, None, set(), session)
+            else:  # Airflow 3.0: takes the scheduler's DAG (as its dag.test() builds it), and no parse duration
+                from airflow.serialization.serialized_objects import SerializedDAG
+
+                scheduler_dag = SerializedDAG.deserialize_dag(SerializedDAG.serialize_dag(dag))
+                update_dag_parsing_results_in_db("dags-folder", None, [scheduler_dag], {}, set(), session)
     return dag.test()
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_spapi._compat import AIRFLOW_V_3, BaseOperator
+from airflow_provider_spapi._compat import AIRFLOW_V_3, AIRFLOW_VERSION, BaseOperator
 from airflow_provider_spapi.emulator import Emulator, seed
 from airflow_provider_spapi.errors import SpApiConfigError
 from airflow_provider_spapi.operators.reports import SpApiReportOperator
@@ -213,7 +213,9 @@ def test_bad_rendered_path_fails_the_task_in_dag_test(
     assert run.state == "failed"
     assert len(module.FAILURES) == 1, module.FAILURES
     error = module.FAILURES[0]
+    assert_untouched(emu, baseline, output_dir)
+    if error is None and AIRFLOW_VERSION.startswith(("3.0.", "3.1.", "3.2.")):
+        pytest.xfail("Airflow 3.0-3.2 dag.test() leaves context['exception'] unset for on_failure_callback")
     assert isinstance(error, SpApiConfigError), repr(error)
     assert_clear(error, "'path'")
     assert "'sellers/v1/marketplaceParticipations'" in str(error)  # the rendered value, not the template
-    assert_untouched(emu, baseline, output_dir)

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_spapi._compat import AIRFLOW_V_3
 from airflow_provider_spapi.core.ratelimit import shared_rate_limiter
 from airflow_provider_spapi.core.tokens import shared_token_cache
 from airflow_provider_spapi.emulator import Emulator, seed
@@ -43,13 +42,13 @@ def sentinel_connection(emulator: Emulator, refresh_token: str, marketplace_ids:
 
 
 def load_dagbag() -> Any:
-    if AIRFLOW_V_3:
+    try:
         from airflow.dag_processing.dagbag import DagBag
+    except ImportError:  # Airflow 2.11 to 3.1
+        from airflow.models import DagBag
 
-        return DagBag(str(DAGS_FOLDER))
-    from airflow.models import DagBag
-
-    return DagBag(str(DAGS_FOLDER), include_examples=False)
+        return DagBag(str(DAGS_FOLDER), include_examples=False)
+    return DagBag(str(DAGS_FOLDER))
 
 
 def task_states(dag_run: Any) -> dict[str, str]:

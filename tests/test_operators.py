@@ -13,6 +13,7 @@ from typing import Any
 
 import pendulum
 import pytest
+from airflow.providers.common.compat.sdk import DAG, TaskDeferred
 from dagrun import run_dag, state_of
 
 from airflow_provider_spapi._compat import AIRFLOW_V_3, AirflowSkipException
@@ -27,12 +28,9 @@ from airflow_provider_spapi.operators.spapi import SpApiOperator
 from airflow_provider_spapi.sensors.reports import SpApiReportSensor
 from airflow_provider_spapi.triggers.processing import SpApiProcessingTrigger
 
-if AIRFLOW_V_3:
-    from airflow.sdk import DAG, CronDataIntervalTimetable
-    from airflow.sdk.exceptions import TaskDeferred
-else:  # Airflow 2.11
-    from airflow import DAG
-    from airflow.exceptions import TaskDeferred
+try:  # the Task SDK's timetables, Airflow 3.1+
+    from airflow.sdk import CronDataIntervalTimetable
+except ImportError:  # Airflow 2.11 and 3.0
     from airflow.timetables.interval import CronDataIntervalTimetable
 
 pytestmark = pytest.mark.airflow

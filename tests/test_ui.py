@@ -137,11 +137,14 @@ def api_server(airflow_db: Path, tmp_path_factory: pytest.TempPathFactory) -> It
         AIRFLOW__CORE__AUTH_MANAGER="airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS="True",  # no login: every request is an admin's
         AIRFLOW__API_AUTH__JWT_SECRET=secrets.token_hex(64),
+        # Airflow 3.0 passes an unset issuer to PyJWT, which recent PyJWT refuses ("Issuer (iss) must be a string").
+        AIRFLOW__API_AUTH__JWT_ISSUER="airflow-provider-spapi-tests",
     )
     log_path = tmp_path_factory.mktemp("api-server") / "api-server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "airflow", "api-server", "--host", "127.0.0.1", "--port", str(port)],
+            # One worker: the form is the same from each, and four would start four Airflows.
+            [sys.executable, "-m", "airflow", "api-server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -167,8 +170,16 @@ def api_server(airflow_db: Path, tmp_path_factory: pytest.TempPathFactory) -> It
 
 @pytest.fixture(scope="module")
 def hook_meta(api_server: str) -> dict[str, Any]:
-    """The ``spapi`` entry of ``GET /ui/connections/hook_meta``."""
-    response = requests.get(f"{api_server}/ui/connections/hook_meta", timeout=60)
+    """The ``spapi`` entry of ``GET /ui/connections/hook_meta``.
+
+    Airflow 3.0 and 3.2+ treat every request as an admin's in all-admins mode; 3.1 only hands out an
+    admin token (``GET /auth/token``) to send as a bearer token.
+    """
+    headers = {}
+    token = requests.get(f"{api_server}/auth/token", timeout=60)
+    if token.status_code == 201:
+        headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+    response = requests.get(f"{api_server}/ui/connections/hook_meta", headers=headers, timeout=60)
     assert response.status_code == 200, response.text[:2000]
     entries = {entry["connection_type"]: entry for entry in response.json()}
     assert "spapi" in entries, sorted(entries)
