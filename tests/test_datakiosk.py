@@ -13,9 +13,9 @@ from typing import Any
 import pendulum
 import pytest
 import requests
+from airflow.providers.common.compat.sdk import DAG, TaskDeferred
 from dagrun import run_dag, state_of
 
-from airflow_provider_spapi._compat import AIRFLOW_V_3
 from airflow_provider_spapi.emulator import Emulator
 from airflow_provider_spapi.emulator.datakiosk import error_content, page_content
 from airflow_provider_spapi.errors import SpApiConfigError, SpApiProcessingError
@@ -23,13 +23,6 @@ from airflow_provider_spapi.hooks.spapi import SpApiHook
 from airflow_provider_spapi.operators.datakiosk import SpApiDataKioskOperator
 from airflow_provider_spapi.spapi import workflows
 from airflow_provider_spapi.triggers.processing import SpApiProcessingTrigger
-
-if AIRFLOW_V_3:
-    from airflow.sdk import DAG
-    from airflow.sdk.exceptions import TaskDeferred
-else:  # Airflow 2.11
-    from airflow import DAG
-    from airflow.exceptions import TaskDeferred
 
 pytestmark = pytest.mark.airflow
 
