@@ -337,7 +337,7 @@ def bucket() -> Iterator[tuple[Any, CountingMemoryFileSystem]]:
     try:
         from airflow.sdk.io import attach
     except ImportError:  # Airflow 2.11
-        from airflow.io import attach  # type: ignore[no-redef]
+        from airflow.io.store import attach  # type: ignore[no-redef]
 
     fsspec.register_implementation("countmem", CountingMemoryFileSystem, clobber=True)
     fs = CountingMemoryFileSystem(skip_instance_cache=True)

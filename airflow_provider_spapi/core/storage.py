@@ -46,6 +46,16 @@ def is_url(text: str) -> bool:
     return bool(_URL.match(text))
 
 
+def _has_fs(destination: WritablePath) -> bool:
+    """Whether ``destination`` is a path object on an fsspec filesystem (an ObjectStoragePath).
+
+    Asked before ``isinstance(..., Path)``: with universal-pathlib 0.2 (Airflow 2.11 to 3.1) ObjectStoragePath
+    subclasses ``pathlib.Path``, yet its ``os.fspath`` is the URL, not a local path. Checked on the type:
+    ``ObjectStoragePath.fs`` is a property that attaches the filesystem (and may raise).
+    """
+    return hasattr(type(destination), "fs")
+
+
 def as_path(
     destination: str | os.PathLike[str] | WritablePath,
     argument: str = "output_path",
@@ -58,8 +68,7 @@ def as_path(
     ``argument`` names the argument in the error a blank value or an unusable URL raises (``errors`` is the
     platform's ``ConfigError`` class).
     """
-    # Checked on the type: ObjectStoragePath.fs is a property that attaches the filesystem (and may raise).
-    if isinstance(destination, Path) or hasattr(type(destination), "fs"):
+    if _has_fs(destination) or isinstance(destination, Path):
         return destination
     if isinstance(destination, (str, os.PathLike)) and str(destination).strip():
         text = str(destination).strip()
@@ -83,8 +92,8 @@ def as_path(
 
 def _local(destination: WritablePath) -> Path | None:
     """The local path behind ``destination`` (a Path, or a ``file://`` ObjectStoragePath), else None."""
-    if isinstance(destination, Path):
-        return destination
+    if not _has_fs(destination):
+        return Path(destination)
     protocol = getattr(destination.fs, "protocol", ())
     protocols = {protocol} if isinstance(protocol, str) else set(protocol)
     return Path(destination.path) if protocols & _LOCAL_PROTOCOLS else None

@@ -20,6 +20,8 @@ from datetime import timedelta
 from functools import cached_property, partial
 from typing import Any
 
+import fsspec
+
 from airflow_provider_spapi._compat import (
     AirflowFailException,
     AirflowSkipException,
@@ -46,7 +48,21 @@ def storage_path(value: Any, argument: str = "output_path", error: type[ConfigEr
     ObjectStoragePath for URLs, so the core and the operators read the same string the same way. A bad
     value raises ``error``: the calling platform's configuration error.
     """
-    return as_path(value, argument, url_path=ObjectStoragePath, errors=error)
+    return as_path(value, argument, url_path=_object_storage_path, errors=error)
+
+
+def _object_storage_path(url: str) -> Any:
+    """``ObjectStoragePath(url)``, refusing a scheme no filesystem is known for on every Airflow version.
+
+    With universal-pathlib 0.3 (Airflow 3.2+) ObjectStoragePath refuses such a scheme when built; with
+    0.2 (2.11 to 3.1) it builds it and fail only at the first write, after the report was downloaded.
+    Asking fsspec's registry (built-in and registered implementations, which is what 0.3 asks) makes
+    every version fail up front, with the configuration error ``as_path`` raises for a ``ValueError``.
+    """
+    scheme = url.split("://", 1)[0]
+    if scheme not in fsspec.available_protocols():
+        raise ValueError(f"no filesystem is known for {scheme}://")
+    return ObjectStoragePath(url)
 
 
 def seconds(value: float | timedelta, argument: str) -> float:
