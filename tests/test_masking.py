@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import io
 import json
 import logging
@@ -23,21 +24,28 @@ def airflow_task_log(lines: list[str]) -> str:
     """``lines`` written through the log pipeline Airflow writes task logs with, as the file would hold them.
 
     Airflow 3: the Task SDK's structlog processors (those of the task supervisor's log file and the
-    triggerer), masking included. Airflow 2: the ``airflow.task`` logger with its secrets-masker filter.
+    triggerer), masking included. Airflow 2: the ``airflow.task`` logger with its secrets-masker filter,
+    switched on as ``airflow tasks run`` and the triggerer switch it on (``settings.MASK_SECRETS_IN_LOGS``;
+    off by default, and then the filter passes every line unmasked).
     """
     if AIRFLOW_V_3:
         import structlog
         from airflow.sdk.log import logging_processors
 
+        if "json_output" in inspect.signature(logging_processors).parameters:
+            processors = list(logging_processors(json_output=True))
+        else:  # Airflow 3.0: (processors, named ones), rendering JSON unless pretty
+            processors = list(logging_processors(enable_pretty_log=False)[0])  # type: ignore[call-arg,index,unused-ignore]
         binary = io.BytesIO()  # the JSON renderer emits bytes, as into the task's log file
-        logger = structlog.wrap_logger(
-            structlog.BytesLogger(binary), processors=list(logging_processors(json_output=True)), wrapper_class=structlog.BoundLogger
-        )
+        logger = structlog.wrap_logger(structlog.BytesLogger(binary), processors=processors, wrapper_class=structlog.BoundLogger)
         for line in lines:
             logger.info(line)
         return binary.getvalue().decode("utf-8")
+    from airflow import settings
     from airflow.utils.log.secrets_masker import _secrets_masker  # type: ignore[attr-defined]
 
+    masking = settings.MASK_SECRETS_IN_LOGS
+    settings.MASK_SECRETS_IN_LOGS = True
     out = io.StringIO()
     handler = logging.StreamHandler(out)
     handler.addFilter(_secrets_masker())
@@ -48,6 +56,7 @@ def airflow_task_log(lines: list[str]) -> str:
             task_logger.warning(line)
     finally:
         task_logger.removeHandler(handler)
+        settings.MASK_SECRETS_IN_LOGS = masking
     return out.getvalue()
 
 
