@@ -19,7 +19,7 @@ from typing import Any
 import pendulum
 import pytest
 from dagrun import run_dag, state_of
-from test_example_dags import capture_console, decode, load_dagbag, task_states
+from test_example_dags import capture_console, decode, load_dagbag, scannable_console, task_states
 from test_tiktok_credentials import TOKEN_PREFIXES, metadata_connection, stored_extra, unique
 
 from airflow_provider_spapi import get_provider_info
@@ -594,7 +594,7 @@ def test_no_secret_token_or_personal_data_in_console_logs_xcom_or_rendered_field
     logs = runs.home / "logs"
     log_files = [path for path in logs.rglob("*") if path.is_file()] if logs.exists() else []
     places = {
-        "console": runs.console,
+        "console": scannable_console(runs.console),
         "xcom": " ".join(xcoms),
         "rendered_task_instance_fields": " ".join(rendered),
         **{str(path): path.read_text(errors="replace") for path in log_files},
