@@ -41,6 +41,13 @@ from airflow_provider_spapi.spapi.workflows import Kind, ProcessingStatus, proce
 from airflow_provider_spapi.triggers.processing import SpApiProcessingTrigger, status_from_event
 
 
+def _try_number(context: Context) -> int | None:
+    """The running try's number, or None where the context has no task instance."""
+    ti = context.get("ti") or context.get("task_instance")
+    number = getattr(ti, "try_number", None)
+    return number if isinstance(number, int) else None
+
+
 def storage_path(value: Any, argument: str = "output_path", error: type[ConfigError] = SpApiConfigError) -> Any:
     """A destination as a path object: ``scheme://…`` strings become ObjectStoragePath, other strings local Paths.
 
@@ -229,6 +236,7 @@ class SpApiProcessingOperator(BaseOperator):
                     poll_interval=self.poll_interval,
                     deadline=time.time() + self.timeout,
                     resume=resume or None,
+                    try_number=_try_number(context),
                 ),
                 method_name="execute_complete",
                 timeout=timedelta(seconds=self.timeout + self.poll_interval),
@@ -245,6 +253,12 @@ class SpApiProcessingOperator(BaseOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
         """Resume after the trigger fired: finish on a final status, fail on an error or timeout (a retry resumes the job)."""
+        deferred_by = event.get("try_number")
+        if deferred_by is not None and _try_number(context) not in (None, deferred_by):
+            # Airflow 3.0 hands a retry the event its failed try left pending: start this try afresh
+            # (execute() reconnects to the kept job), rather than failing again on a stale error.
+            self.log.info("Event from try %s reached try %s; resuming the job from the start", deferred_by, _try_number(context))
+            return self.execute(context)
         self._job_memory = JobMemory(context, self._memory_key)  # a new instance of the operator runs this
         self._job_id = str(event.get("job_id") or "") or None
         return self._finish_once(context, status_from_event(event), **(event.get("resume") or {}))

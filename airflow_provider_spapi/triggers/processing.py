@@ -33,6 +33,8 @@ class SpApiProcessingTrigger(BaseTrigger):
     :param resume: JSON-serialisable state of the waiting task, handed back in the ``finished`` event
         (Data Kiosk: the pages done so far). It travels in the trigger and its event rather than in the
         deferral's ``kwargs``, which ``dag.test()`` replaces with the event.
+    :param try_number: the task try that deferred, stamped on every event, so that a try which is handed
+        an earlier try's event can tell (Airflow 3.0 does not clear a failed try's pending event on retry).
     """
 
     def __init__(
@@ -43,6 +45,7 @@ class SpApiProcessingTrigger(BaseTrigger):
         poll_interval: float = 30.0,
         deadline: float | None = None,
         resume: dict[str, Any] | None = None,
+        try_number: int | None = None,
     ) -> None:
         super().__init__()
         self.kind = kind
@@ -51,6 +54,7 @@ class SpApiProcessingTrigger(BaseTrigger):
         self.poll_interval = poll_interval
         self.deadline = deadline
         self.resume = resume
+        self.try_number = try_number
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -62,6 +66,7 @@ class SpApiProcessingTrigger(BaseTrigger):
                 "poll_interval": self.poll_interval,
                 "deadline": self.deadline,
                 "resume": self.resume,
+                "try_number": self.try_number,
             },
         )
 
@@ -72,20 +77,21 @@ class SpApiProcessingTrigger(BaseTrigger):
     def _poll(self) -> ProcessingStatus:
         return processing_status(self.hook.client, self.kind, self.job_id)
 
+    def _event(self, payload: dict[str, Any]) -> TriggerEvent:
+        return TriggerEvent({"kind": self.kind, "job_id": self.job_id, "try_number": self.try_number, **payload})
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
         poll = sync_to_async(self._poll, thread_sensitive=False)
         while True:
             try:
                 status = await poll()
             except SpApiError as error:
-                yield TriggerEvent({"event": "error", "kind": self.kind, "job_id": self.job_id, "message": str(error)})
+                yield self._event({"event": "error", "message": str(error)})
                 return
             if status.finished:
-                yield TriggerEvent(
+                yield self._event(
                     {
                         "event": "finished",
-                        "kind": self.kind,
-                        "job_id": self.job_id,
                         "status": status.status,
                         "document_id": status.document_id,
                         "error_document_id": status.error_document_id,
@@ -95,7 +101,7 @@ class SpApiProcessingTrigger(BaseTrigger):
                 )
                 return
             if self.deadline is not None and time.time() + self.poll_interval > self.deadline:
-                yield TriggerEvent({"event": "timeout", "kind": self.kind, "job_id": self.job_id, "status": status.status})
+                yield self._event({"event": "timeout", "status": status.status})
                 return
             self.log.info("%s %s is %s; next poll in %ss", self.kind.title(), self.job_id, status.status, self.poll_interval)
             await asyncio.sleep(self.poll_interval)
