@@ -51,9 +51,10 @@ def tries(dag_run: Any, task_id: str) -> int:
     return int(dag_run.get_task_instance(task_id).try_number)
 
 
-def kept_variables(home: Path) -> list[str]:
+def kept_variables(home: Path, dag_id: str) -> list[str]:
+    """The job-id Variables this DAG's tasks left (other tests' tasks share the session's database)."""
     with sqlite3.connect(home / "airflow.db") as db:
-        return [row[0] for row in db.execute("SELECT key FROM variable WHERE key LIKE 'spapi_job.%'")]
+        return [row[0] for row in db.execute("SELECT key FROM variable WHERE key LIKE ?", (f"spapi_job.{dag_id}.%",))]
 
 
 @pytest.mark.parametrize("deferrable", [False, True], ids=["blocking", "deferrable"])
@@ -71,7 +72,7 @@ def test_a_retried_report_task_resumes_its_report(
     assert requests_to(emu, "createReport") == 1  # the retry reconnected instead of asking again
     assert emu.counters()["faults"]["status"] == 1
     assert xcom_of(home, dag_run, "report")["status"] == "DONE"
-    assert kept_variables(home) == []  # forgotten once the task was done with the report
+    assert kept_variables(home, dag_id) == []  # forgotten once the task was done with the report
 
 
 def test_a_retried_feed_task_resumes_its_feed(home: Path, emu: Emulator, spapi_conn: Any, tmp_path: Path, out: Path, memory: str) -> None:
