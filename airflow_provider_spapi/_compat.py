@@ -92,31 +92,25 @@ def secrets_maskers() -> list[Any]:
     return []
 
 
+def _supervisor_comms() -> str | None:
+    """The class name of this process's Task SDK supervisor channel (Airflow 3), or None outside a task or trigger."""
+    if not AIRFLOW_V_3:
+        return None
+    try:
+        from airflow.sdk.execution_time import task_runner
+    except ImportError:  # pragma: no cover
+        return None
+    comms = getattr(task_runner, "SUPERVISOR_COMMS", None)
+    return type(comms).__name__ if comms is not None else None
+
+
 def supervisor_masks_logs() -> bool:
     """Whether this process's log lines are masked by a separate supervisor that only learns secrets by value.
 
     Airflow 3 task processes send their logs unmasked to the task supervisor (one per try), which masks
     what ``mask_secret`` told it. The triggerer's trigger runner, Airflow 2 and ``dag.test()`` mask in-process.
     """
-    if not AIRFLOW_V_3:
-        return False
-    try:
-        from airflow.sdk.execution_time import task_runner
-    except ImportError:  # pragma: no cover
-        return False
-    comms = getattr(task_runner, "SUPERVISOR_COMMS", None)
-    return comms is not None and type(comms).__name__ not in ("TriggerCommsDecoder", "InProcessSupervisorComms")
-
-
-def _in_process_supervisor() -> bool:
-    """Whether this is ``dag.test()`` on Airflow 3: the task's "supervisor" runs in this very process."""
-    if not AIRFLOW_V_3:
-        return False
-    try:
-        from airflow.sdk.execution_time import task_runner
-    except ImportError:  # pragma: no cover
-        return False
-    return type(getattr(task_runner, "SUPERVISOR_COMMS", None)).__name__ == "InProcessSupervisorComms"
+    return _supervisor_comms() not in (None, "TriggerCommsDecoder", "InProcessSupervisorComms")
 
 
 def mask_secret(secret: str, name: str | None = None) -> None:
@@ -127,7 +121,7 @@ def mask_secret(secret: str, name: str | None = None) -> None:
     very call meant to hide it. The supervisor is this process, so adding the value to its maskers is
     the same masking without the message.
     """
-    maskers = secrets_maskers() if _in_process_supervisor() else []
+    maskers = secrets_maskers() if _supervisor_comms() == "InProcessSupervisorComms" else []
     if not maskers:
         _airflow_mask_secret(secret, name)
         return
