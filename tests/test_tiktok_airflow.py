@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pendulum
@@ -378,6 +379,8 @@ def test_hook_meta_renders_the_tiktok_shop_form() -> None:
 def test_hook_declares_the_form_for_airflow_2() -> None:
     wtforms = pytest.importorskip("wtforms")
     pytest.importorskip("flask_appbuilder")
+    if not isinstance(wtforms, ModuleType):  # a stand-in another test or Airflow's mocked-form path left behind
+        pytest.skip("WTForms is not really installed here")
 
     widgets = TikTokShopHook.get_connection_form_widgets()
 

@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 from unittest import mock
 
@@ -284,6 +285,8 @@ def test_hook_declares_the_form_for_airflow_2() -> None:
     """Needs WTForms and Flask-AppBuilder, which Airflow 2 installs (Airflow 3 only with the FAB provider)."""
     wtforms = pytest.importorskip("wtforms")
     pytest.importorskip("flask_appbuilder")
+    if not isinstance(wtforms, ModuleType):  # a stand-in another test or Airflow's mocked-form path left behind
+        pytest.skip("WTForms is not really installed here")
 
     widgets = SpApiHook.get_connection_form_widgets()
     assert set(widgets) == set(EXTRA_FIELDS)
