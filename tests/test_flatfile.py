@@ -14,12 +14,14 @@ from test_operators import LISTINGS, expected_report, one_task_dag, xcom_of
 
 from airflow_provider_spapi.core.records import page_records
 from airflow_provider_spapi.emulator import Emulator, seed
+from airflow_provider_spapi.emulator.documents import Document
 from airflow_provider_spapi.emulator.scheduled_reports import SETTLEMENT_TYPES
 from airflow_provider_spapi.errors import SpApiConfigError
 from airflow_provider_spapi.operators.reports import SpApiReportOperator
 from airflow_provider_spapi.operators.scheduled_reports import SpApiScheduledReportOperator
 from airflow_provider_spapi.operators.spapi import SpApiOperator
-from airflow_provider_spapi.spapi import flatfile
+from airflow_provider_spapi.hooks.spapi import SpApiHook
+from airflow_provider_spapi.spapi import flatfile, report_files
 from airflow_provider_spapi.spapi.marketplaces import flat_file_charset, seller_central_host
 
 HEADER = "sku\titem-name\tprice\n"
@@ -84,6 +86,30 @@ def test_a_declared_charset_wins_and_a_wrong_one_fails_clearly(tmp_path: Path) -
     assert not (tmp_path / "bad.jsonl").exists()  # atomic: nothing half-written
     with pytest.raises(SpApiConfigError, match=r"encoding.*character set"):
         flatfile.check_charset("klingon-8")
+
+
+@pytest.mark.parametrize(
+    ("content_type", "codec"),
+    [
+        ("text/plain;charset=Cp1252", "cp1252"),  # Amazon's Java names
+        ('text/plain; charset="Shift_JIS"', "shift_jis"),
+        ("text/plain;charset=UTF-8", "utf-8"),
+        ("text/plain", None),
+        ("application/octet-stream", None),
+        (None, None),
+        ("text/plain;charset=klingon-8", None),  # a label Python does not know: detection decides
+    ],
+)
+def test_the_charset_of_a_content_type(content_type: str | None, codec: str | None) -> None:
+    assert flatfile.charset_from_content_type(content_type) == codec
+
+
+def test_a_declared_utf8_file_loses_its_byte_order_mark(tmp_path: Path) -> None:
+    source = write(tmp_path / "in.tsv", f"\ufeff{HEADER}S\tx\t1\n", "utf-8")
+
+    flatfile.convert(source, tmp_path / "out.jsonl", "jsonl", declared_charset="UTF-8")
+
+    assert list(jsonl(tmp_path / "out.jsonl")[0]) == ["sku", "item-name", "price"]
 
 
 def test_rows_with_missing_or_extra_fields_and_quotes_are_kept(tmp_path: Path) -> None:
@@ -173,6 +199,38 @@ def test_report_operator_writes_json_lines_keyed_by_the_header(airflow_db: Path,
     assert rows == [dict(zip(header, line.split("\t"), strict=True)) for line in raw[1:]]
     assert (result["output_format"], result["rows"], result["charset"]) == ("jsonl", len(rows), "utf-8-sig")
     assert not list(tmp_path.glob(".*partial"))
+
+
+@pytest.mark.parametrize("output_format", ["utf8", "jsonl"])
+def test_the_charset_the_download_declares_beats_the_marketplaces(
+    emu: Emulator, spapi_conn: Any, tmp_path: Path, output_format: flatfile.OutputFormat
+) -> None:
+    # Greek in ISO-8859-7 is not UTF-8, and read as the US marketplace's cp1252 it would come out as
+    # Latin letters: only the header's charset gives the right text.
+    text = f"{HEADER}G-1\tΕλληνικό μπουκάλι\t9.99\n"
+    emu.state.documents.add(
+        Document(
+            "amzn1.spdoc.1.4.na.greek",
+            seed.SELLING_PARTNER_ID,
+            "report",
+            content=lambda: iter([text.encode("iso-8859-7")]),
+            compressed=False,
+            content_type="text/plain;charset=ISO-8859-7",
+        )
+    )
+    client = SpApiHook().client
+
+    saved = report_files.save_report(
+        client, "amzn1.spdoc.1.4.na.greek", tmp_path / "out", output_format=output_format, marketplace_ids=[seed.MARKETPLACE_ID_US]
+    )
+
+    assert (saved.charset, saved.rows) == ("iso8859-7", 1)
+    written = (tmp_path / "out").read_text("utf-8")
+    assert "Ελληνικό μπουκάλι" in written
+    # An explicit encoding still wins over the header.
+    forced = report_files.save_report(client, "amzn1.spdoc.1.4.na.greek", tmp_path / "forced", output_format="utf8", encoding="cp1252")
+    assert forced.charset == "cp1252"
+    assert "Ελληνικό" not in (tmp_path / "forced").read_text("utf-8")
 
 
 @pytest.mark.airflow

@@ -65,11 +65,16 @@ class DocumentRef:
 
 @dataclass(frozen=True)
 class DownloadResult:
-    """What landed in storage: the path, the bytes written (decompressed) and the bytes received (on the wire)."""
+    """What landed in storage: the path, the bytes written (decompressed) and the bytes received (on the wire).
+
+    ``content_type`` is the download's Content-Type header as served: its ``charset=`` is the only place
+    Amazon declares a flat file's character set (a compressed document is ``application/octet-stream``).
+    """
 
     path: str
     bytes_written: int
     bytes_received: int
+    content_type: str | None = None
 
 
 class TruncatedDownload(Exception):
@@ -197,7 +202,9 @@ def _stream_once(
                 handle.write(block)
                 written += len(block)
             wire.check_length()
-    return DownloadResult(path=str(destination), bytes_written=written, bytes_received=wire.received)
+    return DownloadResult(
+        path=str(destination), bytes_written=written, bytes_received=wire.received, content_type=response.headers.get("Content-Type")
+    )
 
 
 def download_document(

@@ -132,7 +132,19 @@ class ScheduledReports:
         settlement_id = str(10_000_000_000 + int(job_id) % 10_000_000_000)
         orders = self.book.orders(seller.selling_partner_id)
         content = partial(settlement_content, settlement_id, seller, orders, start, created)
-        self.documents.add(Document(document_id, seller.selling_partner_id, "report", content=content, report_type=report_type))
+        # Served uncompressed, so S3's Content-Type carries the charset, under the Java name Amazon uses.
+        charset = "Cp1252" if encoding_for(seller.marketplace_ids[0]) == "cp1252" else "UTF-8"
+        self.documents.add(
+            Document(
+                document_id,
+                seller.selling_partner_id,
+                "report",
+                content=content,
+                report_type=report_type,
+                compressed=False,
+                content_type=f"text/plain;charset={charset}",
+            )
+        )
         job = Job(
             job_id=job_id,
             owner=seller.selling_partner_id,

@@ -69,11 +69,19 @@ def check_charset(value: str | None, argument: str = "encoding") -> str | None:
 
 
 def charset_from_content_type(content_type: str | None) -> str | None:
-    """The ``charset=`` parameter of a Content-Type header, if any."""
+    """The Python codec of a Content-Type header's ``charset=`` (Java names such as ``Cp1252`` included), if any.
+
+    A charset Python does not know is ignored (None), so detection decides instead of the download failing
+    over a label: a server's header is a hint about the bytes, not the caller's mistake.
+    """
     for part in (content_type or "").split(";")[1:]:
         name, _, value = part.strip().partition("=")
-        if name.strip().lower() == "charset" and value.strip():
-            return value.strip().strip('"')
+        label = value.strip().strip('"')
+        if name.strip().lower() == "charset" and label:
+            try:
+                return codecs.lookup(label).name
+            except LookupError:
+                return None
     return None
 
 
@@ -98,7 +106,8 @@ def is_utf8(path: WritablePath) -> bool:
 def choose_charset(path: WritablePath, *, declared: str | None = None, marketplace_ids: Iterable[str] = ()) -> str:
     """The charset to decode ``path`` with (see the module doc for the order)."""
     if declared:
-        return check_charset(declared) or "utf-8"
+        name = check_charset(declared) or "utf-8"
+        return "utf-8-sig" if name == "utf-8" else name  # a declared UTF-8 file may still start with a byte-order mark
     if is_utf8(path):
         return "utf-8-sig"  # plain UTF-8, minus a byte-order mark if there is one
     return codecs.lookup(flat_file_charset(marketplace_ids)).name

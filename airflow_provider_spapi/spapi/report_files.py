@@ -55,8 +55,9 @@ def save_report(
         return SavedReport(path=result.path, bytes_written=result.bytes_written, output_format="raw")
     with tempfile.TemporaryDirectory(prefix="spapi-report-") as folder:
         local = Path(folder) / "document"
-        workflows.download(client, "report", document_id, local, restricted=restricted)
-        converted = flatfile.convert(local, destination, output_format, declared_charset=encoding, marketplace_ids=marketplace_ids)
+        downloaded = workflows.download(client, "report", document_id, local, restricted=restricted)
+        declared = encoding or flatfile.charset_from_content_type(downloaded.content_type)
+        converted = flatfile.convert(local, destination, output_format, declared_charset=declared, marketplace_ids=marketplace_ids)
     return SavedReport(
         path=converted.path,
         bytes_written=converted.bytes_written,
