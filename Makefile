@@ -50,7 +50,7 @@ $(1)/.installed-$(call stamp,$(2),$(4)): pyproject.toml
 	touch $$@
 endef
 
-$(eval $(call airflow_venv,$(VENV),$(AIRFLOW_VERSION),test$(comma)benchmark$(comma)notifications,))
+$(eval $(call airflow_venv,$(VENV),$(AIRFLOW_VERSION),test$(comma)benchmark$(comma)notifications$(comma)openlineage,))
 $(foreach minor,$(AIRFLOW_MINORS),$(eval $(call airflow_venv,$(VENV)-airflow-$(minor),$(AIRFLOW_$(minor)),test,$(LEG_PACKAGES_$(minor)))))
 
 # Exit status 5 is pytest's "no tests collected": a leg with nothing marked for it is not a failure.

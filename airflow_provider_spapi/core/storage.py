@@ -126,3 +126,19 @@ def atomic_write(destination: WritablePath) -> Iterator[IO[bytes]]:
     local = _local(destination)
     with _write_local(local) if local is not None else _write_object(destination) as handle:
         yield handle
+
+
+def lineage_name(destination: WritablePath) -> tuple[str, str]:
+    """OpenLineage's ``(namespace, name)`` for a stored file, by its naming spec.
+
+    A local file is ``("file", "/absolute/path")``; an object is ``("<scheme>://<bucket>", "<key>")``,
+    e.g. ``("s3://bucket", "reports/day.tsv")``, the names the Amazon, Google and common-io operators
+    give the same objects, so lineage graphs join on them.
+    """
+    local = _local(destination)
+    if local is not None:
+        return "file", str(local.resolve())
+    protocol = destination.fs.protocol
+    scheme = protocol if isinstance(protocol, str) else protocol[0]
+    bucket, _, key = str(destination.path).lstrip("/").partition("/")
+    return f"{scheme}://{bucket}", key

@@ -36,6 +36,7 @@ from airflow_provider_spapi.core.retry import OUTCOME_UNKNOWN
 from airflow_provider_spapi.core.storage import as_path
 from airflow_provider_spapi.errors import SpApiConfigError, SpApiError, SpApiProcessingError
 from airflow_provider_spapi.hooks.spapi import SpApiHook
+from airflow_provider_spapi.operators.lineage import OpenLineageMixin
 from airflow_provider_spapi.spapi import workflows
 from airflow_provider_spapi.spapi.workflows import Kind, ProcessingStatus, processing_status
 from airflow_provider_spapi.triggers.processing import SpApiProcessingTrigger, status_from_event
@@ -126,7 +127,7 @@ def failing_fast() -> Iterator[None]:
         raise
 
 
-class SpApiProcessingOperator(BaseOperator):
+class SpApiProcessingOperator(OpenLineageMixin, BaseOperator):
     """Base of the report and feed operators: start a job, wait for it, then :meth:`finish`.
 
     :param spapi_conn_id: the ``spapi`` connection.

@@ -63,7 +63,9 @@ class SpApiDataKioskOperator(SpApiProcessingOperator):
             self.log.info("Data Kiosk query %s has another page: created query %s", status.job_id, next_id)
             return self.wait_then_finish(context, next_id, pages=done)
         document_ids = [page["document_id"] for page in done if page["document_id"]]
-        result = workflows.download_pages(client, document_ids, storage_path(self.output_path))
+        destination = storage_path(self.output_path)
+        result = workflows.download_pages(client, document_ids, destination)
+        self.lineage_output(destination)
         self.log.info(
             "Data Kiosk: %d page(s), %d record(s), %d bytes written to %s", len(done), result.records, result.bytes_written, result.path
         )

@@ -69,10 +69,11 @@ class SpApiFeedOperator(SpApiProcessingOperator):
 
     def _submit(self) -> str:
         """The job's start: createFeedDocument, upload, createFeed (run once per task instance, not per try)."""
+        source = storage_path(self.input_path, "input_path")
         feed_id, sent = workflows.submit_feed(
             self.hook.client,
             self.feed_type,
-            storage_path(self.input_path, "input_path"),
+            source,
             self.content_type,
             marketplace_ids=self.marketplace_ids,
             feed_options=self.feed_options,
@@ -81,14 +82,18 @@ class SpApiFeedOperator(SpApiProcessingOperator):
         return feed_id
 
     def finish(self, context: Context, status: ProcessingStatus) -> Any:
+        # The feed file is this run's input even when an earlier try uploaded it (the job was resumed).
+        self.lineage_input(storage_path(self.input_path, "input_path"))
         if status.status != "DONE":
             raise SpApiProcessingError(f"Feed {status.job_id} ({self.feed_type}) ended {status.status}.", operation="getFeed")
         result: dict[str, Any] = {"feed_id": status.job_id, "document_id": status.document_id, "path": None, "summary": {}}
         if status.document_id:
             if self.output_path is not None:
-                written = workflows.download(self.hook.client, "feed", status.document_id, storage_path(self.output_path))
+                destination = storage_path(self.output_path)
+                written = workflows.download(self.hook.client, "feed", status.document_id, destination)
+                self.lineage_output(destination)
                 result["path"] = written.path
-                result["summary"] = processing_report.summary(storage_path(self.output_path))
+                result["summary"] = processing_report.summary(destination)
             else:
                 with tempfile.TemporaryDirectory() as scratch:
                     report = Path(scratch) / "processing-report"

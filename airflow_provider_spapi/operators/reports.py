@@ -112,15 +112,17 @@ class SpApiReportOperator(SpApiProcessingOperator):
         if not status.document_id:
             raise SpApiProcessingError(f"Report {status.job_id} is DONE without a reportDocumentId.", operation="getReport")
         restricted = workflows.is_restricted_report(self.report_type)
+        destination = storage_path(self.output_path)
         result = report_files.save_report(
             client,
             status.document_id,
-            storage_path(self.output_path),
+            destination,
             restricted=restricted,
             output_format=self.output_format,
             encoding=self.encoding,
             marketplace_ids=parse_marketplace_ids(self.marketplace_ids) or client.settings.marketplace_ids,
         )
+        self.lineage_output(destination)
         self.log.info("Report %s: wrote %d bytes to %s", status.job_id, result.bytes_written, result.path)
         self.hook.log_stats()
         return {"report_id": status.job_id, "document_id": status.document_id, **result.to_xcom(), "status": status.status}

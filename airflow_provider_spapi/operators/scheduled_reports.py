@@ -11,6 +11,7 @@ from airflow_provider_spapi._compat import AirflowSkipException, BaseOperator, C
 from airflow_provider_spapi.errors import SpApiConfigError, SpApiProcessingError
 from airflow_provider_spapi.hooks.spapi import SpApiHook
 from airflow_provider_spapi.operators.base import storage_path
+from airflow_provider_spapi.operators.lineage import OpenLineageMixin
 from airflow_provider_spapi.operators.links import SellerCentralReportLink
 from airflow_provider_spapi.spapi import flatfile, report_files, scheduled_reports, workflows
 from airflow_provider_spapi.spapi.flatfile import OutputFormat
@@ -20,7 +21,7 @@ OnNone = Literal["skip", "succeed", "fail"]
 REPORT_ID_FIELD = "{report_id}"
 
 
-class SpApiScheduledReportOperator(BaseOperator):
+class SpApiScheduledReportOperator(OpenLineageMixin, BaseOperator):
     """Find the DONE reports of ``report_type`` created since ``created_since`` and stream them to storage.
 
     For reports nobody requests: settlement reports (Amazon produces them every few days, on its
@@ -125,10 +126,11 @@ class SpApiScheduledReportOperator(BaseOperator):
         restricted = workflows.is_restricted_report(self.report_type)
         written = []
         for report in chosen:
+            destination = self._destination(report)
             result = report_files.save_report(
                 client,
                 report.document_id,
-                self._destination(report),
+                destination,
                 restricted=restricted,
                 output_format=self.output_format,
                 encoding=self.encoding,
@@ -137,6 +139,7 @@ class SpApiScheduledReportOperator(BaseOperator):
             self.log.info(
                 "Report %s (created %s): wrote %d bytes to %s", report.report_id, report.created_time, result.bytes_written, result.path
             )
+            self.lineage_output(destination)
             written.append({**report.to_xcom(), **result.to_xcom()})
         self.hook.log_stats()
         return {"reports": written, "count": len(written), "bytes": sum(int(item["bytes"]) for item in written)}

@@ -10,6 +10,7 @@ from airflow_provider_spapi._compat import BaseOperator, Context
 from airflow_provider_spapi.errors import SpApiConfigError
 from airflow_provider_spapi.hooks.spapi import SpApiHook
 from airflow_provider_spapi.operators.base import storage_path
+from airflow_provider_spapi.operators.lineage import OpenLineageMixin
 from airflow_provider_spapi.operators.output import OutputFormat, check_output_format, write_json_lines
 from airflow_provider_spapi.spapi import catalog
 from airflow_provider_spapi.spapi.client import authorization_for, check_path
@@ -17,7 +18,7 @@ from airflow_provider_spapi.spapi.client import authorization_for, check_path
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 
 
-class SpApiOperator(BaseOperator):
+class SpApiOperator(OpenLineageMixin, BaseOperator):
     """Call one SP-API operation (every page of it with ``paginate=True``).
 
     The token follows the operation's authorization model (see ``SpApiHook.request``): grantless
@@ -150,6 +151,7 @@ class SpApiOperator(BaseOperator):
             self.hook.log_stats()
 
     def _write(self, pages: Iterable[dict[str, Any]]) -> dict[str, Any]:
-        return write_json_lines(
-            storage_path(self.output_path), pages, self.log, output_format=self.output_format, records_key=self.records_key
-        )
+        destination = storage_path(self.output_path)
+        result = write_json_lines(destination, pages, self.log, output_format=self.output_format, records_key=self.records_key)
+        self.lineage_output(destination)
+        return result

@@ -12,6 +12,7 @@ from airflow_provider_spapi.errors import TikTokShopAuthError, TikTokShopConfigE
 from airflow_provider_spapi.hooks.tiktok_shop import TikTokShopHook
 from airflow_provider_spapi.operators.base import storage_path
 from airflow_provider_spapi.operators.credentials import CredentialsCheckOperator
+from airflow_provider_spapi.operators.lineage import OpenLineageMixin
 from airflow_provider_spapi.operators.output import OutputFormat, check_output_format, write_json_lines
 from airflow_provider_spapi.operators.spapi import METHODS
 from airflow_provider_spapi.tiktok import catalog
@@ -21,7 +22,7 @@ from airflow_provider_spapi.tiktok.client import check_path
 WITHHELD_BODY = "<request body withheld: this call handles buyers' personal data>"
 
 
-class TikTokShopOperator(BaseOperator):
+class TikTokShopOperator(OpenLineageMixin, BaseOperator):
     """Make one TikTok Shop call (every page of it with ``paginate=True``).
 
     Without ``output_path`` the call's ``data`` (a list of pages with ``paginate``) goes to XCom, which
@@ -133,13 +134,10 @@ class TikTokShopOperator(BaseOperator):
             if self.output_path is None:
                 result = list(pages)
                 return result if self.paginate else result[0]
-            return write_json_lines(
-                storage_path(self.output_path, error=TikTokShopConfigError),
-                pages,
-                self.log,
-                output_format=self.output_format,
-                records_key=self.records_key,
-            )
+            destination = storage_path(self.output_path, error=TikTokShopConfigError)
+            written = write_json_lines(destination, pages, self.log, output_format=self.output_format, records_key=self.records_key)
+            self.lineage_output(destination)
+            return written
         finally:
             self.hook.log_stats()
 

@@ -1,0 +1,119 @@
+"""OpenLineage: the files a task wrote (and a feed read) reach the OpenLineage provider as datasets.
+
+The provider's own listener runs (``dag.test()`` on Airflow 3 calls the task listeners) and writes its
+events with its ``file`` transport, so these tests read what a lineage backend would receive. Skipped
+where ``apache-airflow-providers-openlineage`` is not installed: it is an optional extra.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dagrun import run_dag, state_of
+from test_operators import LISTINGS, one_task_dag
+
+from airflow_provider_spapi._compat import ObjectStoragePath
+from airflow_provider_spapi.core.storage import lineage_name
+from airflow_provider_spapi.emulator import Emulator
+from airflow_provider_spapi.operators.feeds import SpApiFeedOperator
+from airflow_provider_spapi.operators.reports import SpApiReportOperator
+
+
+@pytest.mark.parametrize(
+    ("destination", "expected"),
+    [
+        ("s3://bucket/reports/2026/day.tsv", ("s3://bucket", "reports/2026/day.tsv")),
+        ("gs://bucket/day.tsv", ("gs://bucket", "day.tsv")),
+    ],
+)
+def test_objects_are_named_by_bucket_and_key(destination: str, expected: tuple[str, str]) -> None:
+    class Fs:
+        protocol = ("s3", "s3a") if destination.startswith("s3") else "gs"
+
+    class Remote:  # the two attributes of an ObjectStoragePath that naming reads, as fsspec gives them
+        fs = Fs()
+        path = destination.split("://", 1)[1]
+
+    assert lineage_name(Remote()) == expected
+
+
+def test_local_files_are_named_by_their_absolute_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    assert lineage_name(Path("out/day.tsv")) == ("file", str(tmp_path.resolve() / "out" / "day.tsv"))
+    assert lineage_name(ObjectStoragePath(f"file://{tmp_path}/day.tsv")) == ("file", str(tmp_path.resolve() / "day.tsv"))
+
+
+@pytest.fixture
+def lineage_events(airflow_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    pytest.importorskip("airflow.providers.openlineage", reason="apache-airflow-providers-openlineage is an optional extra")
+    from airflow.providers.openlineage import conf as ol_conf
+
+    events = tmp_path / "openlineage.jsonl"
+    monkeypatch.setenv("AIRFLOW__OPENLINEAGE__TRANSPORT", json.dumps({"type": "file", "log_file_path": str(events), "append": True}))
+    monkeypatch.setenv("AIRFLOW__OPENLINEAGE__NAMESPACE", "spapi-tests")
+    monkeypatch.setenv("AIRFLOW__OPENLINEAGE__DISABLED", "False")
+    for name in dir(ol_conf):  # the provider caches its settings per process
+        cache_clear = getattr(getattr(ol_conf, name), "cache_clear", None)
+        if callable(cache_clear):
+            cache_clear()
+    return events
+
+
+def completed_event(events: Path, job_suffix: str) -> dict[str, Any]:
+    assert events.exists(), "the OpenLineage listener wrote no event"
+    lines = [json.loads(line) for line in events.read_text().splitlines() if line.strip()]
+    complete = [event for event in lines if event.get("eventType") == "COMPLETE" and event["job"]["name"].endswith(job_suffix)]
+    assert complete, f"no COMPLETE event for {job_suffix} among {[(e.get('eventType'), e['job']['name']) for e in lines]}"
+    return complete[-1]
+
+
+def names(datasets: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(dataset["namespace"], dataset["name"]) for dataset in datasets]
+
+
+@pytest.mark.airflow
+def test_a_report_task_reports_the_file_it_wrote(lineage_events: Path, emu: Emulator, spapi_conn: Any, tmp_path: Path) -> None:
+    target = tmp_path / "lineage" / "listings.tsv"
+    dag = one_task_dag(
+        "test_lineage_report",
+        lambda: SpApiReportOperator(task_id="report", report_type=LISTINGS, output_path=str(target), deferrable=False, poll_interval=0.05),
+    )
+
+    run = run_dag(dag)
+
+    assert state_of(run, "report") == "success"
+    event = completed_event(lineage_events, ".report")
+    assert names(event["outputs"]) == [("file", str(target.resolve()))]
+    assert event["inputs"] == []
+
+
+@pytest.mark.airflow
+def test_a_feed_task_reads_its_file_and_writes_its_processing_report(
+    lineage_events: Path, emu: Emulator, spapi_conn: Any, tmp_path: Path
+) -> None:
+    feed = tmp_path / "price.json"
+    feed.write_text(json.dumps({"header": {"sellerId": "A1", "version": "2.0"}, "messages": []}))
+    report = tmp_path / "lineage" / "processing.json"
+    dag = one_task_dag(
+        "test_lineage_feed",
+        lambda: SpApiFeedOperator(
+            task_id="feed",
+            feed_type="JSON_LISTINGS_FEED",
+            input_path=str(feed),
+            content_type="application/json; charset=UTF-8",
+            output_path=str(report),
+            deferrable=False,
+            poll_interval=0.05,
+        ),
+    )
+
+    run = run_dag(dag)
+
+    assert state_of(run, "feed") == "success"
+    event = completed_event(lineage_events, ".feed")
+    assert names(event["inputs"]) == [("file", str(feed.resolve()))]
+    assert names(event["outputs"]) == [("file", str(report.resolve()))]
