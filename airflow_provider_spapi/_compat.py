@@ -25,6 +25,7 @@ from airflow.providers.common.compat.sdk import (
     Context,
     ObjectStoragePath,
     PokeReturnValue,
+    XCom,
     conf,
 )
 from airflow.providers.common.compat.sdk import mask_secret as _airflow_mask_secret
@@ -51,6 +52,7 @@ __all__ = [
     "ObjectStoragePath",
     "PokeReturnValue",
     "TriggerEvent",
+    "XCom",
     "conf",
     "mask_secret",
 ]

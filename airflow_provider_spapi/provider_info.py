@@ -225,7 +225,10 @@ def provider_info() -> dict[str, Any]:
         ],
         "sensors": [{"integration-name": HOOK_NAME, "python-modules": ["airflow_provider_spapi.sensors.reports"]}],
         "triggers": [{"integration-name": HOOK_NAME, "python-modules": ["airflow_provider_spapi.triggers.processing"]}],
-        "extra-links": ["airflow_provider_spapi.operators.links.SellerCentralReportLink"],
+        "extra-links": [
+            "airflow_provider_spapi.operators.links.SellerCentralReportLink",
+            "airflow_provider_spapi.operators.links.SellerCentralFeedLink",
+        ],
         "integrations": [
             {"integration-name": HOOK_NAME, "external-doc-url": "https://developer-docs.amazon.com/sp-api/", "tags": ["service"]},
             {"integration-name": TIKTOK_SHOP_HOOK_NAME, "external-doc-url": "https://partner.tiktokshop.com/docv2", "tags": ["service"]},

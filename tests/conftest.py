@@ -27,6 +27,11 @@ os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "example_dags")
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_home / 'airflow.db'}"
 os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
+# Where apache-airflow-providers-openlineage is installed (an optional extra), its listener writes every
+# task's lineage events here for the whole session: the provider keeps one client per process.
+OPENLINEAGE_EVENTS = _home / "openlineage.jsonl"
+os.environ["AIRFLOW__OPENLINEAGE__TRANSPORT"] = f'{{"type": "file", "log_file_path": "{OPENLINEAGE_EVENTS}", "append": true}}'
+os.environ["AIRFLOW__OPENLINEAGE__NAMESPACE"] = "spapi-tests"
 
 from airflow_provider_spapi.core.ratelimit import shared_rate_limiter  # noqa: E402
 from airflow_provider_spapi.core.tokens import shared_token_cache  # noqa: E402

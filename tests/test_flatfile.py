@@ -17,10 +17,10 @@ from airflow_provider_spapi.emulator import Emulator, seed
 from airflow_provider_spapi.emulator.documents import Document
 from airflow_provider_spapi.emulator.scheduled_reports import SETTLEMENT_TYPES
 from airflow_provider_spapi.errors import SpApiConfigError
+from airflow_provider_spapi.hooks.spapi import SpApiHook
 from airflow_provider_spapi.operators.reports import SpApiReportOperator
 from airflow_provider_spapi.operators.scheduled_reports import SpApiScheduledReportOperator
 from airflow_provider_spapi.operators.spapi import SpApiOperator
-from airflow_provider_spapi.hooks.spapi import SpApiHook
 from airflow_provider_spapi.spapi import flatfile, report_files
 from airflow_provider_spapi.spapi.marketplaces import flat_file_charset, seller_central_host
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import OPENLINEAGE_EVENTS
 from dagrun import run_dag, state_of
 from test_operators import LISTINGS, one_task_dag
 
@@ -48,27 +49,24 @@ def test_local_files_are_named_by_their_absolute_path(tmp_path: Path, monkeypatc
 
 
 @pytest.fixture
-def lineage_events(airflow_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def lineage_events(airflow_db: Path) -> Path:
     pytest.importorskip("airflow.providers.openlineage", reason="apache-airflow-providers-openlineage is an optional extra")
-    from airflow.providers.openlineage import conf as ol_conf
-
-    events = tmp_path / "openlineage.jsonl"
-    monkeypatch.setenv("AIRFLOW__OPENLINEAGE__TRANSPORT", json.dumps({"type": "file", "log_file_path": str(events), "append": True}))
-    monkeypatch.setenv("AIRFLOW__OPENLINEAGE__NAMESPACE", "spapi-tests")
-    monkeypatch.setenv("AIRFLOW__OPENLINEAGE__DISABLED", "False")
-    for name in dir(ol_conf):  # the provider caches its settings per process
-        cache_clear = getattr(getattr(ol_conf, name), "cache_clear", None)
-        if callable(cache_clear):
-            cache_clear()
-    return events
+    return OPENLINEAGE_EVENTS
 
 
-def completed_event(events: Path, job_suffix: str) -> dict[str, Any]:
+def completed_event(events: Path, job: str, run_id: str) -> dict[str, Any]:
+    """The COMPLETE event of task ``job`` (``dag_id.task_id``) in DAG run ``run_id``."""
     assert events.exists(), "the OpenLineage listener wrote no event"
     lines = [json.loads(line) for line in events.read_text().splitlines() if line.strip()]
-    complete = [event for event in lines if event.get("eventType") == "COMPLETE" and event["job"]["name"].endswith(job_suffix)]
-    assert complete, f"no COMPLETE event for {job_suffix} among {[(e.get('eventType'), e['job']['name']) for e in lines]}"
-    return complete[-1]
+    complete = [
+        event
+        for event in lines
+        if event.get("eventType") == "COMPLETE"
+        and event["job"]["name"] == job
+        and event["run"]["facets"].get("airflow", {}).get("dagRun", {}).get("run_id") == run_id
+    ]
+    assert len(complete) == 1, f"{len(complete)} COMPLETE events for {job} in {run_id}"
+    return complete[0]
 
 
 def names(datasets: list[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -86,7 +84,7 @@ def test_a_report_task_reports_the_file_it_wrote(lineage_events: Path, emu: Emul
     run = run_dag(dag)
 
     assert state_of(run, "report") == "success"
-    event = completed_event(lineage_events, ".report")
+    event = completed_event(lineage_events, "test_lineage_report.report", run.run_id)
     assert names(event["outputs"]) == [("file", str(target.resolve()))]
     assert event["inputs"] == []
 
@@ -114,6 +112,6 @@ def test_a_feed_task_reads_its_file_and_writes_its_processing_report(
     run = run_dag(dag)
 
     assert state_of(run, "feed") == "success"
-    event = completed_event(lineage_events, ".feed")
+    event = completed_event(lineage_events, "test_lineage_feed.feed", run.run_id)
     assert names(event["inputs"]) == [("file", str(feed.resolve()))]
     assert names(event["outputs"]) == [("file", str(report.resolve()))]

@@ -10,6 +10,7 @@ from typing import Any
 from airflow_provider_spapi._compat import Context
 from airflow_provider_spapi.errors import SpApiProcessingError
 from airflow_provider_spapi.operators.base import SpApiProcessingOperator, failing_fast, storage_path
+from airflow_provider_spapi.operators.links import FEED_ID_XCOM_KEY, SellerCentralFeedLink
 from airflow_provider_spapi.spapi import processing_report, workflows
 from airflow_provider_spapi.spapi.workflows import ProcessingStatus
 
@@ -32,12 +33,16 @@ class SpApiFeedOperator(SpApiProcessingOperator):
     :param feed_options: feed-type specific options (templated).
     :param output_path: where to keep the processing report (templated).
     :param fail_on_errors: fail when the processing report counts errors.
+
+    The feed id also goes to the ``feed_id`` XCom as soon as Amazon gives it, for the task's
+    **Seller Central** link to the feed's row on the upload status page.
     """
 
     kind = "feed"
     template_fields: Sequence[str] = ("feed_type", "input_path", "marketplace_ids", "feed_options", "output_path")
     template_fields_renderers = {"feed_options": "json"}
     ui_color = "#ff9900"
+    operator_extra_links = (SellerCentralFeedLink(),)
 
     def __init__(
         self,
@@ -65,6 +70,9 @@ class SpApiFeedOperator(SpApiProcessingOperator):
             if self.output_path is not None:
                 storage_path(self.output_path)
             feed_id = self.start_or_resume(context, self._submit)
+            ti = context.get("ti")
+            if ti is not None:  # for the Seller Central link, which must work for a feed that then fails
+                ti.xcom_push(key=FEED_ID_XCOM_KEY, value=feed_id)
             return self.wait_then_finish(context, feed_id)
 
     def _submit(self) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
+from urllib.parse import urlencode
 
 DEFAULT_CHARSET = "cp1252"
 DEFAULT_SELLER_CENTRAL = "sellercentral.amazon.com"
@@ -60,5 +61,18 @@ def seller_central_report_page(report_type: str, marketplace_ids: Iterable[str])
     """The Seller Central page where a person finds reports of this type (settlements, order reports), else None."""
     pages = _table()["seller_central_pages"]
     kind = report_type or ""
-    page = pages["settlement"] if "SETTLEMENT" in kind else pages["order_report"] if "ORDER" in kind else None
-    return f"https://{seller_central_host(marketplace_ids)}{page}" if page else None
+    if "SETTLEMENT" in kind:
+        page = pages["settlement"]
+    elif "ALL_ORDERS" in kind:
+        page = pages["all_orders_report"]
+    elif "ORDER" in kind:
+        page = pages["order_report"]
+    else:
+        return None
+    return f"https://{seller_central_host(marketplace_ids)}{page}"
+
+
+def seller_central_feed_page(feed_id: str | None, marketplace_ids: Iterable[str]) -> str:
+    """The upload status page, showing feed ``feed_id`` when given (its processing summary and report)."""
+    page = f"https://{seller_central_host(marketplace_ids)}{_table()['seller_central_pages']['feed_status']}"
+    return f"{page}?{urlencode({'reference_id': feed_id})}" if feed_id else page
