@@ -15,6 +15,7 @@ from airflow import __version__ as AIRFLOW_VERSION
 from airflow.providers.common.compat.sdk import (
     AirflowException,
     AirflowFailException,
+    AirflowSensorTimeout,
     AirflowSkipException,
     BaseHook,
     BaseNotifier,
@@ -40,6 +41,7 @@ __all__ = [
     "AIRFLOW_V_3",
     "AirflowException",
     "AirflowFailException",
+    "AirflowSensorTimeout",
     "AirflowSkipException",
     "BaseHook",
     "BaseNotifier",

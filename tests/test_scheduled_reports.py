@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -10,6 +13,7 @@ import pytest
 from dagrun import run_dag, state_of
 from test_operators import one_task_dag, requests_to, xcom_of
 
+from airflow_provider_spapi._compat import AirflowSensorTimeout
 from airflow_provider_spapi.emulator import Emulator, seed
 from airflow_provider_spapi.emulator.scheduled_reports import SETTLEMENT_TYPES, settlement_content
 from airflow_provider_spapi.errors import SpApiConfigError
@@ -17,6 +21,7 @@ from airflow_provider_spapi.hooks.spapi import SpApiHook
 from airflow_provider_spapi.operators.scheduled_reports import SpApiScheduledReportOperator
 from airflow_provider_spapi.sensors.reports import SpApiLatestReportSensor
 from airflow_provider_spapi.spapi import scheduled_reports, workflows
+from airflow_provider_spapi.triggers.processing import SpApiLatestReportTrigger
 
 SETTLEMENT = SETTLEMENT_TYPES[0]
 EU_SELLER = seed.SELLERS[2]
@@ -195,3 +200,59 @@ def test_european_settlements_are_cp1252_as_amazon_sends_them(emu: Emulator, spa
     assert "Verkaufsgebühr".encode("cp1252") in raw
     with pytest.raises(UnicodeDecodeError):
         raw.decode("utf-8")
+
+
+@pytest.mark.airflow
+def test_deferrable_latest_report_sensor_waits_in_the_trigger_until_one_appears(airflow_db: Path, emu: Emulator, spapi_conn: Any) -> None:
+    since = now()
+    dag = one_task_dag(
+        "test_latest_report_sensor_deferred",
+        lambda: SpApiLatestReportSensor(
+            task_id="wait", report_type=SETTLEMENT, created_since=since.isoformat(), deferrable=True, poke_interval=0.2, timeout=120
+        ),
+    )
+    # The report appears only after the worker's first look found nothing: the trigger's polls must find it.
+    def publish_after_the_first_look() -> None:
+        deadline = time.monotonic() + 60
+        while requests_to(emu, "getReports") < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # that look's answer is long sent
+        emu.state.scheduled_reports.publish(seed.SELLING_PARTNER_ID)
+
+    publisher = threading.Thread(target=publish_after_the_first_look)
+    publisher.start()
+    try:
+        run = run_dag(dag)
+    finally:
+        publisher.join()
+
+    assert state_of(run, "wait") == "success"
+    (published,) = [job for job in emu.state.reports_api.book.owned_by(seed.SELLING_PARTNER_ID) if job.created_time >= since]
+    assert xcom_of(airflow_db, run, "wait")["report_id"] == published.job_id
+    assert requests_to(emu, "getReports") >= 2  # the worker's first look, then the trigger's
+
+
+def test_latest_report_trigger_round_trips_and_times_out_into_a_sensor_timeout(emu: Emulator, spapi_conn: Any) -> None:
+    since = now().isoformat()
+    trigger = SpApiLatestReportTrigger(SETTLEMENT, since, "spapi_default", poll_interval=0.05, deadline=time.time() + 0.3, try_number=1)
+    classpath, kwargs = trigger.serialize()
+    assert classpath == "airflow_provider_spapi.triggers.processing.SpApiLatestReportTrigger"
+
+    async def first_event() -> Any:
+        async for event in SpApiLatestReportTrigger(**kwargs).run():
+            return event.payload
+
+    event = asyncio.run(first_event())
+
+    assert (event["event"], event["kind"], event["job_id"], event["try_number"]) == ("timeout", "latest_report", SETTLEMENT, 1)
+    sensor = SpApiLatestReportSensor(task_id="wait", report_type=SETTLEMENT, created_since=since, deferrable=True)
+    with pytest.raises(AirflowSensorTimeout, match=SETTLEMENT):
+        sensor.execute_complete({}, event)
+
+
+def test_deferrable_latest_report_sensor_checks_its_arguments_before_deferring(emu: Emulator, spapi_conn: Any) -> None:
+    sensor = SpApiLatestReportSensor(task_id="wait", report_type=SETTLEMENT, created_since="yesterday-ish", deferrable=True)
+
+    with pytest.raises(SpApiConfigError, match="created_since"):
+        sensor.execute({})
+    assert emu.counters()["requests"] == {}

@@ -8,12 +8,13 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from airflow_provider_spapi._compat import AirflowSkipException, BaseSensorOperator, Context, PokeReturnValue, conf
-from airflow_provider_spapi.errors import SpApiProcessingError
+from airflow_provider_spapi._compat import AirflowSensorTimeout, AirflowSkipException, BaseSensorOperator, Context, PokeReturnValue, conf
+from airflow_provider_spapi.errors import SpApiProcessingError, SpApiServerError
 from airflow_provider_spapi.hooks.spapi import SpApiHook
 from airflow_provider_spapi.spapi import scheduled_reports
+from airflow_provider_spapi.spapi.settings import parse_marketplace_ids
 from airflow_provider_spapi.spapi.workflows import ProcessingStatus, processing_status
-from airflow_provider_spapi.triggers.processing import SpApiProcessingTrigger, status_from_event
+from airflow_provider_spapi.triggers.processing import SpApiLatestReportTrigger, SpApiProcessingTrigger, status_from_event
 
 
 class SpApiReportSensor(BaseSensorOperator):
@@ -103,6 +104,7 @@ class SpApiLatestReportSensor(BaseSensorOperator):
     :param created_since: earliest creation time, a datetime or ISO string, e.g. ``{{ data_interval_start }}`` (templated).
     :param marketplace_ids: only reports for these marketplaces (templated).
     :param spapi_conn_id: the ``spapi`` connection.
+    :param deferrable: wait in the triggerer (``SpApiLatestReportTrigger``) instead of poking.
     """
 
     template_fields: Sequence[str] = ("report_type", "created_since", "marketplace_ids")
@@ -115,6 +117,7 @@ class SpApiLatestReportSensor(BaseSensorOperator):
         created_since: datetime | str,
         marketplace_ids: Sequence[str] | str | None = None,
         spapi_conn_id: str = SpApiHook.default_conn_name,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("poke_interval", 300)
@@ -123,6 +126,7 @@ class SpApiLatestReportSensor(BaseSensorOperator):
         self.created_since = created_since
         self.marketplace_ids = marketplace_ids
         self.spapi_conn_id = spapi_conn_id
+        self.deferrable = deferrable
 
     @cached_property
     def hook(self) -> SpApiHook:
@@ -136,3 +140,36 @@ class SpApiLatestReportSensor(BaseSensorOperator):
             self.log.info("No DONE %s report created since %s yet", self.report_type, self.created_since)
             return False
         return PokeReturnValue(is_done=True, xcom_value=found[-1].to_xcom())
+
+    def execute(self, context: Context) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        # Bad arguments fail here, in the worker, before the triggerer is involved; a report already there needs no wait.
+        scheduled_reports.check_report_type(self.report_type)
+        since = scheduled_reports.parse_moment(self.created_since, "created_since")
+        marketplace_ids = list(parse_marketplace_ids(self.marketplace_ids)) or None
+        first = self.poke(context)
+        if isinstance(first, PokeReturnValue):
+            return first.xcom_value
+        self.defer(
+            trigger=SpApiLatestReportTrigger(
+                report_type=self.report_type,
+                created_since=since.isoformat(),
+                spapi_conn_id=self.spapi_conn_id,
+                marketplace_ids=marketplace_ids,
+                poll_interval=float(self.poke_interval),
+                deadline=time.time() + float(self.timeout),
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=float(self.timeout)),
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        if event.get("event") == "timeout":
+            message = f"No DONE {self.report_type} report was created since {self.created_since} within the sensor's timeout."
+            if self.soft_fail:
+                raise AirflowSkipException(message)
+            raise AirflowSensorTimeout(message)
+        if event.get("event") != "finished":
+            raise SpApiServerError(f"Waiting for a {self.report_type} report failed: {event.get('message')}", operation="getReports")
+        return event["report"]
