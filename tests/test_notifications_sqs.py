@@ -3,99 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import html
 import json
-import re
-import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.parse
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from sqs_fixture import ACCOUNT, queue_fixture, receive_bodies, sqs_server_fixture, subscribed  # noqa: F401 - fixtures
 
 from airflow_provider_spapi.emulator import Emulator, seed
 from airflow_provider_spapi.emulator.documents import report_content
-from airflow_provider_spapi.emulator.sqs_publisher import local_sqs_headers
 from airflow_provider_spapi.errors import SpApiConfigError
 from airflow_provider_spapi.hooks.spapi import SpApiHook
 from airflow_provider_spapi.operators.notifications import SpApiCreateDestinationOperator, SpApiSubscribeOperator
 from airflow_provider_spapi.spapi import notifications, report_files, workflows
 
-ACCOUNT = "123456789012"  # moto's default account
 LISTINGS = "GET_MERCHANT_LISTINGS_ALL_DATA"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def sqs_call(url: str, **params: str) -> str:
-    """One SQS query-API call (stdlib HTTP), as any SQS client makes it."""
-    data = urllib.parse.urlencode({**params, "Version": "2012-11-05"}).encode()
-    request = urllib.request.Request(url, data=data, headers=local_sqs_headers(), method="POST")
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return str(response.read().decode())
-
-
-@pytest.fixture(scope="module")
-def sqs_server() -> Iterator[str]:
-    """``moto_server`` (from the ``test`` extra) on a free port of 127.0.0.1: a real SQS query/JSON API."""
-    executable = shutil.which("moto_server", path=str(Path(sys.executable).parent))
-    if executable is None:
-        pytest.skip("moto_server is not installed (pip install -e '.[test]')")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([executable, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                sqs_call(url + "/", Action="ListQueues")
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.2)
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
-@pytest.fixture
-def queue(sqs_server: str, request: pytest.FixtureRequest) -> tuple[str, str]:
-    """A fresh queue: (its URL, its ARN)."""
-    name = re.sub(r"[^A-Za-z0-9_-]", "-", request.node.name)[:70]
-    answer = sqs_call(sqs_server + "/", Action="CreateQueue", QueueName=name)
-    url = re.search(r"<QueueUrl>(.*?)</QueueUrl>", answer)
-    assert url, answer
-    return url.group(1), f"arn:aws:sqs:us-east-1:{ACCOUNT}:{name}"
-
-
-def receive_bodies(queue_url: str, wanted: int, timeout: float = 20) -> list[str]:
-    bodies: list[str] = []
-    deadline = time.monotonic() + timeout
-    while len(bodies) < wanted and time.monotonic() < deadline:
-        answer = sqs_call(queue_url, Action="ReceiveMessage", MaxNumberOfMessages="10", WaitTimeSeconds="1")
-        bodies += [html.unescape(body) for body in re.findall(r"<Body>(.*?)</Body>", answer, re.S)]
-    return bodies
-
-
-def subscribed(emu: Emulator, sqs_server: str, arn: str) -> str:
-    """Point the emulator at the SQS server and subscribe seller 1 to REPORT_PROCESSING_FINISHED on ``arn``."""
-    emu.state.sqs_publisher.sqs_endpoint = sqs_server
-    destination_id = SpApiCreateDestinationOperator(task_id="d", sqs_arn=arn).execute({})
-    SpApiSubscribeOperator(task_id="s", notification_type="REPORT_PROCESSING_FINISHED", destination_id=destination_id).execute({})
-    return destination_id
 
 
 @pytest.mark.airflow
