@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqs_fixture import free_port, queue_fixture, sqs_server_fixture, subscribed  # noqa: F401 - fixtures
+from sqs_fixture import free_port, queue_fixture, sqs_call, sqs_server_fixture, subscribed  # noqa: F401 - fixtures
 
 from airflow_provider_spapi.emulator import Emulator, seed
 from airflow_provider_spapi.emulator.documents import report_content
@@ -47,17 +47,18 @@ pytestmark = pytest.mark.airflow
 REPO = Path(__file__).resolve().parent.parent
 DAG_ID = "example_spapi_report_events"
 ORDERS = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL"  # one of the example's REPORT_TYPES
+PAUSED = "SELECT is_paused FROM dag WHERE dag_id = ?"
 DEADLINE = 180  # seconds for the whole chain, from starting the services to the run's success
 
 
-def _event_driven_or_skip() -> None:
-    """Skip (with the reason) where the example DAG falls back to its hourly, sensor-based form."""
-    try:
-        from airflow.sdk import AssetWatcher  # noqa: F401
-    except ImportError:
-        pytest.skip("needs Airflow 3 with AssetWatcher (the example DAG is hourly without it)")
-    pytest.importorskip("airflow.providers.common.messaging.triggers.msg_queue", reason="needs the notifications extra")
-    pytest.importorskip("airflow.providers.amazon.aws.triggers.sqs", reason="needs the notifications extra")
+# Skipped (with the reason) where the example DAG falls back to its hourly, sensor-based form; before
+# any fixture starts a server.
+try:
+    from airflow.sdk import AssetWatcher  # noqa: F401
+except ImportError:
+    pytest.skip("needs Airflow 3 with AssetWatcher (the example DAG is hourly without it)", allow_module_level=True)
+pytest.importorskip("airflow.providers.common.messaging.triggers.msg_queue", reason="needs the notifications extra")
+pytest.importorskip("airflow.providers.amazon.aws.triggers.sqs", reason="needs the notifications extra")
 
 
 class AirflowServices:
@@ -114,13 +115,16 @@ class AirflowServices:
 @contextmanager
 def airflow_services(home: Path, env: dict[str, str]) -> Iterator[AirflowServices]:
     services = AirflowServices(home, env)
+    failed = False
     try:
         yield services
     except BaseException:
-        print(services.tails())  # pytest shows it with the failure
+        failed = True
         raise
     finally:
         services.stop()
+        if failed:
+            print(services.tails())  # pytest shows it with the failure
 
 
 def airflow_env(home: Path, emu: Emulator, sqs_server: str, queue_url: str, output: Path) -> dict[str, str]:
@@ -133,6 +137,7 @@ def airflow_env(home: Path, emu: Emulator, sqs_server: str, queue_url: str, outp
     env.update(
         {
             "AIRFLOW_HOME": str(home),
+            "PYTHONUNBUFFERED": "1",  # the logs are current when a failure prints them
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
             "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
@@ -143,6 +148,8 @@ def airflow_env(home: Path, emu: Emulator, sqs_server: str, queue_url: str, outp
             "AIRFLOW__API__HOST": "127.0.0.1",
             # One signing key for every service, so the api-server accepts the tokens the scheduler issues tasks.
             "AIRFLOW__API_AUTH__JWT_SECRET": "spapi-e2e-test-only-jwt-signing-key",
+            # Unpaused from its first parse, as `airflow dags unpause` would leave it, without that command's
+            # 10-15 s start and a reparse (the watcher of a paused DAG's asset is registered at the next parse).
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
             "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "1",
@@ -183,7 +190,8 @@ def wait_for(what: str, services: AirflowServices, check: Any, deadline: float) 
         answer = check()
         if answer:
             return answer
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what} (the services' logs follow)")
         time.sleep(0.5)
 
 
@@ -196,7 +204,6 @@ def served_rows(report_type: str, report_id: str, size: int) -> list[dict[str, s
 def test_a_report_notification_in_sqs_triggers_a_dag_run_that_downloads_the_report(
     emu: Emulator, spapi_conn: Any, sqs_server: str, queue: tuple[str, str], tmp_path: Path
 ) -> None:
-    _event_driven_or_skip()
     queue_url, arn = queue
     home, output = tmp_path / "airflow-home", tmp_path / "output"
     env = airflow_env(home, emu, sqs_server, queue_url, output)
@@ -210,10 +217,12 @@ def test_a_report_notification_in_sqs_triggers_a_dag_run_that_downloads_the_repo
         airflow.start(
             "api-server", "api-server", "--apps", "execution", "--host", "127.0.0.1", "--port", env["AIRFLOW__API__PORT"], "--workers", "1"
         )
-        airflow.start("scheduler", "scheduler")
-        airflow.start("triggerer", "triggerer")
+        # No log servers (they would listen on fixed ports of every interface): the logs are files in the home.
+        airflow.start("scheduler", "scheduler", "--skip-serve-logs")
+        airflow.start("triggerer", "triggerer", "--skip-serve-logs")
 
-        wait_for("the DAG to be parsed", airflow, lambda: query(database, "SELECT 1 FROM dag WHERE dag_id = ?", DAG_ID), deadline)
+        ((paused,),) = wait_for("the DAG to be parsed", airflow, lambda: query(database, PAUSED, DAG_ID), deadline)
+        assert not paused  # created unpaused; only then does the DAG processor register the asset's watcher
         wait_for(
             "the AssetWatcher's trigger to be registered",
             airflow,
@@ -243,6 +252,9 @@ def test_a_report_notification_in_sqs_triggers_a_dag_run_that_downloads_the_repo
             "download_finished_reports",
         )
 
+    attributes = sqs_call(queue_url, Action="GetQueueAttributes", **{"AttributeName.1": "All"})
+    for counter in ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"):
+        assert f"<Name>{counter}</Name><Value>0</Value>" in attributes, attributes  # the watcher deleted what it received
     result = json.loads(returned)
     assert result["source"] == "notifications" and result["event_driven"] is True  # not the getReports fallback
     assert [saved["report_id"] for saved in result["reports"]] == [report_id]
