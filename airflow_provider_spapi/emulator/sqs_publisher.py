@@ -175,8 +175,8 @@ class SqsPublisher:
     """Processes subscribed sellers' reports, feeds and queries in the background and sends their notifications to SQS."""
 
     def __init__(self, reports: ReportsApi, feeds: FeedsApi, data_kiosk: DataKioskApi, notifications: NotificationsApi) -> None:
-        apis: tuple[JobsApi, ...] = (reports, feeds, data_kiosk)
-        self.kinds = tuple(zip(PROCESSINGS, apis, strict=True))
+        apis: dict[str, JobsApi] = {REPORT_FINISHED: reports, FEED_FINISHED: feeds, QUERY_FINISHED: data_kiosk}
+        self.kinds = tuple((processing, apis[processing.notification_type]) for processing in PROCESSINGS)
         self.notifications = notifications
         self.sqs_endpoint: str | None = None
         self.delivered: list[dict[str, Any]] = []  # {"queue_url", "notification"} of every SendMessage that succeeded
