@@ -19,7 +19,9 @@ wanted types created in its data interval (getReports, as ``SpApiLatestReportSen
 downloads them the same way. That is also what a manual run (``airflow dags test``) does.
 
 Queue: ``$SPAPI_EXAMPLE_SQS_QUEUE_URL``. Output: ``$SPAPI_EXAMPLE_OUTPUT``
-(default ``/tmp/spapi-example-output``)``/report_events/<report id>.jsonl``.
+(default ``/tmp/spapi-example-output``)``/report_events/<report id>.jsonl``. The triggerer asks the
+queue for messages every ``$SPAPI_EXAMPLE_SQS_WAITER_DELAY`` seconds (default 30: a report's
+notification is not urgent, and each poll is an SQS request you pay for); the end-to-end test sets 1.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from airflow_provider_spapi.spapi import notifications, report_files, scheduled_
 
 OUTPUT = os.environ.get("SPAPI_EXAMPLE_OUTPUT", "/tmp/spapi-example-output")
 QUEUE_URL = os.environ.get("SPAPI_EXAMPLE_SQS_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/spapi-notifications")
+WAITER_DELAY = int(os.environ.get("SPAPI_EXAMPLE_SQS_WAITER_DELAY", "30"))
 REPORT_TYPES = ["GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE", "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL"]
 
 schedule: Any
@@ -51,7 +54,7 @@ try:  # the event-driven form: Airflow 3 with the common-messaging and Amazon pr
     from airflow.providers.common.messaging.triggers.msg_queue import MessageQueueTrigger
     from airflow.sdk import Asset, AssetWatcher
 
-    trigger = MessageQueueTrigger(scheme="sqs", sqs_queue=QUEUE_URL, aws_conn_id="aws_default", waiter_delay=30)
+    trigger = MessageQueueTrigger(scheme="sqs", sqs_queue=QUEUE_URL, aws_conn_id="aws_default", waiter_delay=WAITER_DELAY)
     schedule = [Asset("spapi_report_notifications", watchers=[AssetWatcher(name="spapi_report_notifications_sqs", trigger=trigger)])]
     EVENT_DRIVEN = True
 except ImportError:  # the sensor-based equivalent

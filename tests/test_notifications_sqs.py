@@ -1,101 +1,29 @@
-"""Notifications end to end against a real local SQS server (``moto_server``): setup, delivery, the queue trigger, the download."""
+"""Notifications end to end against a real local SQS server (``moto_server``): setup, delivery, the queue trigger, the download.
+
+Delivery is tested for each processing notification the emulator sends: reports, feeds, Data Kiosk queries.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import html
 import json
-import re
-import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.parse
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from sqs_fixture import ACCOUNT, queue_fixture, receive_bodies, sqs_server_fixture, subscribed  # noqa: F401 - fixtures
 
 from airflow_provider_spapi.emulator import Emulator, seed
+from airflow_provider_spapi.emulator.datakiosk import error_content, page_content
 from airflow_provider_spapi.emulator.documents import report_content
-from airflow_provider_spapi.emulator.sqs_publisher import local_sqs_headers
 from airflow_provider_spapi.errors import SpApiConfigError
 from airflow_provider_spapi.hooks.spapi import SpApiHook
 from airflow_provider_spapi.operators.notifications import SpApiCreateDestinationOperator, SpApiSubscribeOperator
 from airflow_provider_spapi.spapi import notifications, report_files, workflows
 
-ACCOUNT = "123456789012"  # moto's default account
 LISTINGS = "GET_MERCHANT_LISTINGS_ALL_DATA"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def sqs_call(url: str, **params: str) -> str:
-    """One SQS query-API call (stdlib HTTP), as any SQS client makes it."""
-    data = urllib.parse.urlencode({**params, "Version": "2012-11-05"}).encode()
-    request = urllib.request.Request(url, data=data, headers=local_sqs_headers(), method="POST")
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return str(response.read().decode())
-
-
-@pytest.fixture(scope="module")
-def sqs_server() -> Iterator[str]:
-    """``moto_server`` (from the ``test`` extra) on a free port of 127.0.0.1: a real SQS query/JSON API."""
-    executable = shutil.which("moto_server", path=str(Path(sys.executable).parent))
-    if executable is None:
-        pytest.skip("moto_server is not installed (pip install -e '.[test]')")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([executable, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                sqs_call(url + "/", Action="ListQueues")
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.2)
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
-@pytest.fixture
-def queue(sqs_server: str, request: pytest.FixtureRequest) -> tuple[str, str]:
-    """A fresh queue: (its URL, its ARN)."""
-    name = re.sub(r"[^A-Za-z0-9_-]", "-", request.node.name)[:70]
-    answer = sqs_call(sqs_server + "/", Action="CreateQueue", QueueName=name)
-    url = re.search(r"<QueueUrl>(.*?)</QueueUrl>", answer)
-    assert url, answer
-    return url.group(1), f"arn:aws:sqs:us-east-1:{ACCOUNT}:{name}"
-
-
-def receive_bodies(queue_url: str, wanted: int, timeout: float = 20) -> list[str]:
-    bodies: list[str] = []
-    deadline = time.monotonic() + timeout
-    while len(bodies) < wanted and time.monotonic() < deadline:
-        answer = sqs_call(queue_url, Action="ReceiveMessage", MaxNumberOfMessages="10", WaitTimeSeconds="1")
-        bodies += [html.unescape(body) for body in re.findall(r"<Body>(.*?)</Body>", answer, re.S)]
-    return bodies
-
-
-def subscribed(emu: Emulator, sqs_server: str, arn: str) -> str:
-    """Point the emulator at the SQS server and subscribe seller 1 to REPORT_PROCESSING_FINISHED on ``arn``."""
-    emu.state.sqs_publisher.sqs_endpoint = sqs_server
-    destination_id = SpApiCreateDestinationOperator(task_id="d", sqs_arn=arn).execute({})
-    SpApiSubscribeOperator(task_id="s", notification_type="REPORT_PROCESSING_FINISHED", destination_id=destination_id).execute({})
-    return destination_id
 
 
 @pytest.mark.airflow
@@ -198,3 +126,75 @@ def test_the_message_queue_trigger_on_sqs_drives_the_example_dags_download(
         lines = (tmp_path / f"{item['report_id']}.jsonl").read_text().splitlines()
         assert item["rows"] == len(lines) > 0 and "amazon-order-id" in json.loads(lines[0])
     assert example.announced_reports({"triggering_asset_events": {}}) is None  # a manual run falls back to getReports
+
+
+def finished_by_id(bodies: list[str], notification_type: str, id_field: str) -> dict[str, dict[str, Any]]:
+    """The job part of each notification (all of ``notification_type``), by job id."""
+    parsed = notifications.notifications_in(bodies)
+    assert {notification.notification_type for notification in parsed} == {notification_type}
+    return {str(notification.processing()[id_field]): notification.processing() for notification in parsed}
+
+
+@pytest.mark.airflow
+def test_emulator_delivers_feed_processing_finished_for_done_fatal_and_cancelled_feeds(
+    emu: Emulator, spapi_conn: Any, queue: tuple[str, str], sqs_server: str, tmp_path: Path
+) -> None:
+    queue_url, arn = queue
+    subscribed(emu, sqs_server, arn, ["FEED_PROCESSING_FINISHED"])
+    emu.configure(feed_outcomes={"POST_FLAT_FILE_INVLOADER_DATA": "FATAL", "POST_FLAT_FILE_FULFILLMENT_DATA": "CANCELLED"})
+    client = SpApiHook().client
+    content = tmp_path / "feed.json"
+    messages = [{"messageId": 1, "sku": "A"}, {"messageId": 2, "sku": "B", "operationType": "INVALID"}]
+    content.write_text(json.dumps({"header": {"sellerId": seed.SELLING_PARTNER_ID, "version": "2.0"}, "messages": messages}))
+    feed_types = ["JSON_LISTINGS_FEED", "POST_FLAT_FILE_INVLOADER_DATA", "POST_FLAT_FILE_FULFILLMENT_DATA"]
+    feed_ids = {workflows.submit_feed(client, kind, content, "application/json")[0]: kind for kind in feed_types}
+    report_id = workflows.create_report(client, LISTINGS)  # not subscribed to REPORT_PROCESSING_FINISHED
+
+    finished = finished_by_id(receive_bodies(queue_url, 3), "FEED_PROCESSING_FINISHED", "feedId")
+
+    assert emu.state.sqs_publisher.errors == []
+    assert {feed_id: job["feedType"] for feed_id, job in finished.items()} == feed_ids
+    done, fatal, cancelled = (finished[feed_id] for feed_id in feed_ids)
+    assert (done["processingStatus"], fatal["processingStatus"], cancelled["processingStatus"]) == ("DONE", "FATAL", "CANCELLED")
+    assert done["sellerId"] == seed.SELLING_PARTNER_ID and done["accountId"] == f"amzn1.merchant.o.{seed.SELLING_PARTNER_ID}"
+    assert "resultFeedDocumentId" not in cancelled
+    processing_report = json.loads(workflows.read_document_text(client, "feed", done["resultFeedDocumentId"]))
+    assert processing_report["header"]["feedId"] == done["feedId"]
+    assert processing_report["summary"]["messagesAccepted"] == 1 and processing_report["summary"]["messagesInvalid"] == 1
+    assert json.loads(workflows.read_document_text(client, "feed", fatal["resultFeedDocumentId"]))["issues"][0]["code"] == "FATAL"
+    requests = emu.counters()["requests"]
+    assert sum(count for key, count in requests.items() if key.endswith((".getFeed", ".getReport"))) == 0
+    # No subscription, no background processing: the report waits to be polled, and nothing announced it.
+    assert emu.state.reports_api.book.get(report_id, seed.SELLING_PARTNER_ID, "Report").status == "IN_QUEUE"
+    assert {sent["notificationType"] for sent in emu.notifications()} == {"FEED_PROCESSING_FINISHED"}
+
+
+@pytest.mark.airflow
+def test_emulator_delivers_data_kiosk_query_processing_finished_with_pagination_and_errors(
+    emu: Emulator, spapi_conn: Any, queue: tuple[str, str], sqs_server: str, tmp_path: Path
+) -> None:
+    queue_url, arn = queue
+    subscribed(emu, sqs_server, arn, ["DATA_KIOSK_QUERY_PROCESSING_FINISHED"])
+    emu.configure(data_kiosk={"pages": 2, "records": 3})
+    client = SpApiHook().client
+    query = "query { analytics_salesAndTraffic_2024_04_24 { salesAndTrafficByAsin { childAsin } } }"
+
+    first_id = workflows.create_query(client, query)
+    (first,) = finished_by_id(receive_bodies(queue_url, 1), "DATA_KIOSK_QUERY_PROCESSING_FINISHED", "queryId").values()
+    second_id = workflows.create_query(client, query, first["pagination"]["nextToken"])
+    (second,) = finished_by_id(receive_bodies(queue_url, 1), "DATA_KIOSK_QUERY_PROCESSING_FINISHED", "queryId").values()
+    emu.configure(data_kiosk={"outcome": "FATAL"})
+    failed_id = workflows.create_query(client, query)
+    (failed,) = finished_by_id(receive_bodies(queue_url, 1), "DATA_KIOSK_QUERY_PROCESSING_FINISHED", "queryId").values()
+
+    assert emu.state.sqs_publisher.errors == []
+    assert (first["queryId"], second["queryId"], failed["queryId"]) == (first_id, second_id, failed_id)
+    assert first["query"] == query and first["processingStatus"] == "DONE"
+    assert first["accountId"] == f"amzn1.merchant.o.{seed.SELLING_PARTNER_ID}" and "sellerId" not in first  # Data Kiosk's payload
+    assert "pagination" not in second  # the last page
+    result = workflows.download_pages(client, [first["dataDocumentId"], second["dataDocumentId"]], tmp_path / "sales.jsonl")
+    assert (tmp_path / "sales.jsonl").read_bytes() == page_content(query, 1, 3) + page_content(query, 2, 3)
+    assert result.records == 6
+    assert failed["processingStatus"] == "FATAL" and "dataDocumentId" not in failed
+    assert workflows.read_document_text(client, "query", failed["errorDocumentId"]) == error_content(failed_id).decode()
+    assert sum(count for key, count in emu.counters()["requests"].items() if key.endswith(".getQuery")) == 0

@@ -154,7 +154,7 @@ class DataKioskApi:
         with self.book.lock:
             if job.poll(self.options().report_polls):
                 self._finish(job)
-            return Response.json(200, self._render(job))
+            return Response.json(200, self.render(job))
 
     def _finish(self, job: Job) -> None:
         plan = data_kiosk_options("plan", job.extra["plan"])
@@ -172,7 +172,8 @@ class DataKioskApi:
         self.documents.add(Document(document_id, job.owner, "query", content=content, content_type="application/x-ndjson"))
         return document_id
 
-    def _render(self, job: Job) -> dict[str, Any]:
+    def render(self, job: Job) -> dict[str, Any]:
+        """The query as getQuery answers it (the SQS publisher's notification takes its fields from here)."""
         out: dict[str, Any] = {"queryId": job.job_id, "query": job.extra["query"], "processingStatus": job.status, **job.times()}
         if job.document_id:
             out["dataDocumentId"] = job.document_id

@@ -155,11 +155,14 @@ class FeedsApi:
     def get_feed(self, call: Call) -> Response:
         job = self.book.get(call.params["feedId"], call.seller, "Feed")
         with self.book.lock:
-            if job.poll(self.options().report_polls) and job.status != "CANCELLED":
+            if job.poll(self.options().report_polls):
                 self._finish(job)
             return Response.json(200, self.render(job))
 
     def _finish(self, job: Job) -> None:
+        """The result document of a feed that just became final (a CANCELLED feed has none); the SQS publisher calls it too."""
+        if job.status == "CANCELLED":
+            return
         upload = self.documents.get(job.extra["inputFeedDocumentId"])
         content = b"".join(upload.content()) if upload is not None and upload.content is not None else b""
         report = processing_report(job.owner, job.job_id, content, fatal=job.status == "FATAL")

@@ -3,8 +3,9 @@
 Destinations belong to the application (grantless calls, scope ``sellingpartnerapi::notifications``);
 a subscription belongs to the application and one seller: ``createSubscription`` and
 ``getSubscription`` are called with the seller's token, ``getSubscriptionById`` and
-``deleteSubscriptionById`` grantlessly. Nothing is delivered to SQS or EventBridge: notifications the
-emulator would send are kept and served at ``GET /_emulator/notifications``.
+``deleteSubscriptionById`` grantlessly. Every notification the emulator sends is kept and served at
+``GET /_emulator/notifications``; the processing notifications of subscribed sellers also go to their
+SQS destinations when an SQS endpoint is set (:mod:`.sqs_publisher`). Nothing goes to EventBridge.
 
 ``rotateApplicationClientSecret`` (grantless, scope ``sellingpartnerapi::client_credential:rotation``)
 answers 204, gives the calling application a new LWA client secret at once (the old one keeps

@@ -81,7 +81,8 @@ class EmulatorState:
         self.notifications_api = NotificationsApi(self.credentials, self.counters)
         self.tokens_api = TokensApi(self.tokens, self.counters, lambda: self.options.expires_in)
         self.scheduled_reports = ScheduledReports(self.reports_api, self.documents, self.book, self.seller)  # after reports_api: wraps it
-        self.sqs_publisher = SqsPublisher(self.reports_api, self.notifications_api)  # after reports_api: wraps createReport
+        # After the APIs it wraps the create calls of:
+        self.sqs_publisher = SqsPublisher(self.reports_api, self.feeds_api, self.data_kiosk_api, self.notifications_api)
         handlers: dict[str, Handler] = {}
         apis = (self.orders_api, self.reports_api, self.feeds_api, self.data_kiosk_api, self.notifications_api, self.tokens_api)
         for api in (*apis, self.scheduled_reports, self.sqs_publisher):

@@ -28,11 +28,12 @@ from airflow_provider_spapi.spapi.client import SpApiClient
 
 DESTINATIONS_PATH = "/notifications/v1/destinations"
 SUBSCRIPTIONS_PATH = "/notifications/v1/subscriptions/{notification_type}"
-#: The payload object of each processing notification, and the fields naming the job and its document.
-PROCESSING_PAYLOADS = {
+#: The payload object of each processing notification (None: the payload itself, as Data Kiosk's
+#: 2023-11-15 payload holds queryId, processingStatus... directly), and the fields naming the job and its document.
+PROCESSING_PAYLOADS: dict[str, tuple[str | None, str, str]] = {
     "REPORT_PROCESSING_FINISHED": ("reportProcessingFinishedNotification", "reportId", "reportDocumentId"),
     "FEED_PROCESSING_FINISHED": ("feedProcessingFinishedNotification", "feedId", "resultFeedDocumentId"),
-    "DATA_KIOSK_QUERY_PROCESSING_FINISHED": ("dataKioskQueryProcessingFinishedNotification", "queryId", "dataDocumentId"),
+    "DATA_KIOSK_QUERY_PROCESSING_FINISHED": (None, "queryId", "dataDocumentId"),
 }
 
 
@@ -109,7 +110,9 @@ class Notification:
     def processing(self) -> dict[str, Any]:
         """The job part of a processing notification (``reportProcessingFinishedNotification``…), else {}."""
         row = PROCESSING_PAYLOADS.get(self.notification_type)
-        inner = self.payload.get(row[0]) if row else None
+        if row is None:
+            return {}
+        inner = self.payload.get(row[0]) if row[0] else self.payload
         return dict(inner) if isinstance(inner, dict) else {}
 
 
