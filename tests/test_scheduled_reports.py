@@ -211,6 +211,7 @@ def test_deferrable_latest_report_sensor_waits_in_the_trigger_until_one_appears(
             task_id="wait", report_type=SETTLEMENT, created_since=since.isoformat(), deferrable=True, poke_interval=0.2, timeout=120
         ),
     )
+
     # The report appears only after the worker's first look found nothing: the trigger's polls must find it.
     def publish_after_the_first_look() -> None:
         deadline = time.monotonic() + 60
