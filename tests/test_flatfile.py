@@ -92,7 +92,10 @@ def test_a_declared_charset_wins_and_a_wrong_one_fails_clearly(tmp_path: Path) -
     ("content_type", "codec"),
     [
         ("text/plain;charset=Cp1252", "cp1252"),  # Amazon's Java names
-        ('text/plain; charset="Shift_JIS"', "shift_jis"),
+        ('text/plain; charset="Shift_JIS"', "cp932"),  # read as the superset Amazon Japan writes
+        ("text/plain;charset=Windows-31J", "cp932"),  # a Java name Python does not know by itself
+        ("text/plain;charset=ISO-8859-1", "cp1252"),
+        ("text/plain;charset=US-ASCII", "utf-8"),
         ("text/plain;charset=UTF-8", "utf-8"),
         ("text/plain", None),
         ("application/octet-stream", None),
@@ -102,6 +105,31 @@ def test_a_declared_charset_wins_and_a_wrong_one_fails_clearly(tmp_path: Path) -
 )
 def test_the_charset_of_a_content_type(content_type: str | None, codec: str | None) -> None:
     assert flatfile.charset_from_content_type(content_type) == codec
+
+
+@pytest.mark.parametrize(
+    ("label", "text", "written_in", "codec"),
+    [
+        ("Shift_JIS", "水筒①", "cp932", "cp932"),  # ① is cp932's, not Shift_JIS's
+        ("ISO-8859-1", "„Trinkflasche“", "cp1252", "cp1252"),  # curly quotes are cp1252's, control codes in Latin-1
+        ("UTF-8", "Kühlschrank", "cp1252", "cp1252"),  # a label the bytes do not fit: detection, then the marketplace's
+    ],
+)
+def test_a_servers_charset_is_a_hint_the_bytes_must_fit(tmp_path: Path, label: str, text: str, written_in: str, codec: str) -> None:
+    source = write(tmp_path / "in.tsv", f"{HEADER}S\t{text}\t1\n", written_in)
+    marketplace = "A1VC38T7YXB528" if written_in == "cp932" else seed.MARKETPLACE_ID_DE
+
+    result = flatfile.convert(
+        source, tmp_path / "out.jsonl", "jsonl", hinted_charset=flatfile.charset_from_content_type(f"text/plain;charset={label}"),
+        marketplace_ids=[marketplace],
+    )  # fmt: skip
+
+    assert result.charset == codec
+    assert jsonl(tmp_path / "out.jsonl")[0]["item-name"] == text
+
+
+def test_windows_31j_is_accepted_as_an_encoding() -> None:
+    assert flatfile.check_charset("Windows-31J") == flatfile.check_charset("shift_jis") == "cp932"
 
 
 def test_a_declared_utf8_file_loses_its_byte_order_mark(tmp_path: Path) -> None:

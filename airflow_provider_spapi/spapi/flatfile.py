@@ -5,11 +5,16 @@ generator uses: UTF-8 for most, Windows-1252 for many European and American repo
 (Shift_JIS) for Japan. getReportDocument says nothing about it, and the document's download is
 served as ``application/octet-stream`` when compressed. So the charset is chosen, in this order:
 
-1. one given explicitly (the operator's ``encoding``), or declared by a ``Content-Type: …; charset=``;
-2. UTF-8, when the whole file is valid UTF-8 (a byte-order mark is dropped): text in a legacy
+1. one given explicitly (the operator's ``encoding``): it is used, and a file it cannot decode fails;
+2. the download's ``Content-Type: …; charset=``, when the whole file decodes with it: a server's
+   label is a hint, so a file it does not fit goes on to detection instead of failing;
+3. UTF-8, when the whole file is valid UTF-8 (a byte-order mark is dropped): text in a legacy
    encoding with any non-ASCII letter is almost never valid UTF-8;
-3. the marketplace's legacy charset from ``data/marketplaces.json`` (cp932 for Japan, cp1252
+4. the marketplace's legacy charset from ``data/marketplaces.json`` (cp932 for Japan, cp1252
    elsewhere), which decodes any byte sequence, so nothing is lost.
+
+Labels are read as the superset Amazon's generators write (``charset_supersets`` in the same file):
+Shift_JIS and Windows-31J as cp932, ISO-8859-1 as cp1252, US-ASCII as UTF-8.
 
 Both conversions read the source once more than they write (the UTF-8 check is a streaming pass),
 line by line, so memory stays flat whatever the size. The destination is written atomically.
@@ -28,7 +33,7 @@ from typing import Literal
 
 from airflow_provider_spapi.core.storage import WritablePath, as_path, atomic_write
 from airflow_provider_spapi.errors import SpApiConfigError
-from airflow_provider_spapi.spapi.marketplaces import flat_file_charset
+from airflow_provider_spapi.spapi.marketplaces import charset_superset, flat_file_charset
 
 OutputFormat = Literal["raw", "utf8", "jsonl"]
 OUTPUT_FORMATS: tuple[OutputFormat, ...] = ("raw", "utf8", "jsonl")
@@ -56,12 +61,17 @@ def check_output_format(value: object, argument: str = "output_format") -> Outpu
     return value
 
 
+def _codec(label: str) -> str:
+    """The Python codec for a charset label, widened to the superset Amazon writes; LookupError if unknown."""
+    return charset_superset(label) or charset_superset(codecs.lookup(label.strip()).name) or codecs.lookup(label.strip()).name
+
+
 def check_charset(value: str | None, argument: str = "encoding") -> str | None:
-    """A Python codec name for ``value`` (``Shift_JIS``, ``Cp1252``, ``windows-31j``…), or a clear error."""
+    """A Python codec name for ``value`` (``Shift_JIS``, ``Cp1252``, ``Windows-31J``…), or a clear error."""
     if value is None:
         return None
     try:
-        return codecs.lookup(str(value).strip()).name
+        return _codec(str(value))
     except LookupError:
         raise SpApiConfigError(
             f"Argument '{argument}' is not a known character set: {value!r}. Use e.g. 'cp1252' or 'shift_jis'."
@@ -79,7 +89,7 @@ def charset_from_content_type(content_type: str | None) -> str | None:
         label = value.strip().strip('"')
         if name.strip().lower() == "charset" and label:
             try:
-                return codecs.lookup(label).name
+                return _codec(label)
             except LookupError:
                 return None
     return None
@@ -91,9 +101,9 @@ def _chunks(path: WritablePath) -> Iterator[bytes]:
             yield chunk
 
 
-def is_utf8(path: WritablePath) -> bool:
-    """Whether the whole file decodes as UTF-8 (one streaming pass)."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
+def decodes(path: WritablePath, charset: str) -> bool:
+    """Whether the whole file decodes in ``charset`` (one streaming pass)."""
+    decoder = codecs.getincrementaldecoder(charset)()
     try:
         for chunk in _chunks(path):
             decoder.decode(chunk)
@@ -103,13 +113,22 @@ def is_utf8(path: WritablePath) -> bool:
     return True
 
 
-def choose_charset(path: WritablePath, *, declared: str | None = None, marketplace_ids: Iterable[str] = ()) -> str:
-    """The charset to decode ``path`` with (see the module doc for the order)."""
+def _without_bom(codec: str) -> str:
+    return "utf-8-sig" if codec == "utf-8" else codec  # UTF-8, minus a byte-order mark if there is one
+
+
+def choose_charset(
+    path: WritablePath, *, declared: str | None = None, hinted: str | None = None, marketplace_ids: Iterable[str] = ()
+) -> str:
+    """The charset to decode ``path`` with (see the module doc for the order): ``declared`` is the caller's, ``hinted`` the server's."""
     if declared:
-        name = check_charset(declared) or "utf-8"
-        return "utf-8-sig" if name == "utf-8" else name  # a declared UTF-8 file may still start with a byte-order mark
-    if is_utf8(path):
-        return "utf-8-sig"  # plain UTF-8, minus a byte-order mark if there is one
+        return _without_bom(check_charset(declared) or "utf-8")
+    if hinted:
+        codec = _without_bom(check_charset(hinted, "Content-Type charset") or "utf-8")
+        if decodes(path, codec):
+            return codec
+    if decodes(path, "utf-8"):
+        return "utf-8-sig"
     return codecs.lookup(flat_file_charset(marketplace_ids)).name
 
 
@@ -204,11 +223,12 @@ def convert(
     output_format: OutputFormat,
     *,
     declared_charset: str | None = None,
+    hinted_charset: str | None = None,
     marketplace_ids: Iterable[str] = (),
     delimiter: str = "\t",
 ) -> Converted:
     """``utf8`` or ``jsonl`` output of the flat file at ``source``, decoded with :func:`choose_charset`."""
-    charset = choose_charset(source, declared=declared_charset, marketplace_ids=marketplace_ids)
+    charset = choose_charset(source, declared=declared_charset, hinted=hinted_charset, marketplace_ids=marketplace_ids)
     if output_format == "jsonl":
         return to_json_lines(source, destination, charset, delimiter=delimiter)
     if output_format == "utf8":

@@ -51,6 +51,12 @@ def flat_file_charset(marketplace_ids: Iterable[str]) -> str:
     return known.flat_file_charset if known else DEFAULT_CHARSET
 
 
+def charset_superset(label: str) -> str | None:
+    """The charset to decode a file labelled ``label`` with, when Amazon's files are a superset of it (Shift_JIS: cp932), else None."""
+    supersets: dict[str, str] = _table()["charset_supersets"]
+    return supersets.get(label.strip().lower())
+
+
 def seller_central_host(marketplace_ids: Iterable[str]) -> str:
     """The Seller Central host of the first known marketplace, else Amazon.com's."""
     known = _first_known(marketplace_ids)

@@ -56,8 +56,14 @@ def save_report(
     with tempfile.TemporaryDirectory(prefix="spapi-report-") as folder:
         local = Path(folder) / "document"
         downloaded = workflows.download(client, "report", document_id, local, restricted=restricted)
-        declared = encoding or flatfile.charset_from_content_type(downloaded.content_type)
-        converted = flatfile.convert(local, destination, output_format, declared_charset=declared, marketplace_ids=marketplace_ids)
+        converted = flatfile.convert(
+            local,
+            destination,
+            output_format,
+            declared_charset=encoding,
+            hinted_charset=flatfile.charset_from_content_type(downloaded.content_type),
+            marketplace_ids=marketplace_ids,
+        )
     return SavedReport(
         path=converted.path,
         bytes_written=converted.bytes_written,
