@@ -186,3 +186,11 @@ class JobMemory:
 
 
 __all__ += ["HAS_TASK_STATE_STORE", "JobMemory", "secrets_maskers", "supervisor_masks_logs"]
+
+
+def openlineage_classes() -> tuple[Any, Any]:
+    """``(Dataset, OperatorLineage)`` of the OpenLineage provider, imported only when it asks for lineage (an optional extra)."""
+    from airflow.providers.common.compat.openlineage.facet import Dataset
+    from airflow.providers.openlineage.extractors import OperatorLineage
+
+    return Dataset, OperatorLineage

@@ -133,12 +133,14 @@ def lineage_name(destination: WritablePath) -> tuple[str, str]:
 
     A local file is ``("file", "/absolute/path")``; an object is ``("<scheme>://<bucket>", "<key>")``,
     e.g. ``("s3://bucket", "reports/day.tsv")``, the names the Amazon, Google and common-io operators
-    give the same objects, so lineage graphs join on them.
+    give the same objects, so lineage graphs join on them. Read from the path alone: its filesystem is
+    never connected for this (a resumed task may not have connected it).
     """
-    local = _local(destination)
-    if local is not None:
-        return "file", str(local.resolve())
-    protocol = destination.fs.protocol
-    scheme = protocol if isinstance(protocol, str) else protocol[0]
-    bucket, _, key = str(destination.path).lstrip("/").partition("/")
+    if not _has_fs(destination):
+        return "file", str(Path(destination).resolve())
+    scheme = str(destination.protocol)
+    path = str(destination.path)
+    if scheme in _LOCAL_PROTOCOLS:
+        return "file", str(Path(path).resolve())
+    bucket, _, key = path.lstrip("/").partition("/")
     return f"{scheme}://{bucket}", key
