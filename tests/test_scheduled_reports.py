@@ -202,15 +202,26 @@ def test_european_settlements_are_cp1252_as_amazon_sends_them(emu: Emulator, spa
         raw.decode("utf-8")
 
 
+class PokeCountingSensor(SpApiLatestReportSensor):
+    """The sensor, counting its own pokes: deferred, it pokes once and the trigger does the rest."""
+
+    pokes = 0
+
+    def poke(self, context: Any) -> Any:
+        type(self).pokes += 1
+        return super().poke(context)
+
+
 @pytest.mark.airflow
 def test_deferrable_latest_report_sensor_waits_in_the_trigger_until_one_appears(airflow_db: Path, emu: Emulator, spapi_conn: Any) -> None:
     since = now()
     dag = one_task_dag(
         "test_latest_report_sensor_deferred",
-        lambda: SpApiLatestReportSensor(
+        lambda: PokeCountingSensor(
             task_id="wait", report_type=SETTLEMENT, created_since=since.isoformat(), deferrable=True, poke_interval=0.2, timeout=120
         ),
     )
+    PokeCountingSensor.pokes = 0
 
     # The report appears only after the worker's first look found nothing: the trigger's polls must find it.
     def publish_after_the_first_look() -> None:
@@ -230,14 +241,20 @@ def test_deferrable_latest_report_sensor_waits_in_the_trigger_until_one_appears(
     assert state_of(run, "wait") == "success"
     (published,) = [job for job in emu.state.reports_api.book.owned_by(seed.SELLING_PARTNER_ID) if job.created_time >= since]
     assert xcom_of(airflow_db, run, "wait")["report_id"] == published.job_id
-    assert requests_to(emu, "getReports") >= 2  # the worker's first look, then the trigger's
+    assert PokeCountingSensor.pokes == 1  # the worker's one look...
+    assert requests_to(emu, "getReports") >= 2  # ...and the trigger's polls, which found it
 
 
 def test_latest_report_trigger_round_trips_and_times_out_into_a_sensor_timeout(emu: Emulator, spapi_conn: Any) -> None:
     since = now().isoformat()
-    trigger = SpApiLatestReportTrigger(SETTLEMENT, since, "spapi_default", poll_interval=0.05, deadline=time.time() + 0.3, try_number=1)
+    trigger = SpApiLatestReportTrigger(
+        SETTLEMENT, since, "spapi_default", marketplace_ids=[seed.MARKETPLACE_ID_US], poll_interval=0.05, deadline=time.time() + 0.3,
+        try_number=1,
+    )  # fmt: skip
     classpath, kwargs = trigger.serialize()
     assert classpath == "airflow_provider_spapi.triggers.processing.SpApiLatestReportTrigger"
+    assert SpApiLatestReportTrigger(**kwargs).serialize() == (classpath, kwargs)
+    assert kwargs["marketplace_ids"] == [seed.MARKETPLACE_ID_US]
 
     async def first_event() -> Any:
         async for event in SpApiLatestReportTrigger(**kwargs).run():

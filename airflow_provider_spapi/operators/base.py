@@ -39,14 +39,12 @@ from airflow_provider_spapi.hooks.spapi import SpApiHook
 from airflow_provider_spapi.operators.lineage import OpenLineageMixin
 from airflow_provider_spapi.spapi import workflows
 from airflow_provider_spapi.spapi.workflows import Kind, ProcessingStatus, processing_status
-from airflow_provider_spapi.triggers.processing import SpApiProcessingTrigger, status_from_event
-
-
-def _try_number(context: Context) -> int | None:
-    """The running try's number, or None where the context has no task instance."""
-    ti = context.get("ti") or context.get("task_instance")
-    number = getattr(ti, "try_number", None)
-    return number if isinstance(number, int) else None
+from airflow_provider_spapi.triggers.processing import (
+    SpApiProcessingTrigger,
+    event_is_from_another_try,
+    status_from_event,
+    try_number_of,
+)
 
 
 def storage_path(value: Any, argument: str = "output_path", error: type[ConfigError] = SpApiConfigError) -> Any:
@@ -237,7 +235,7 @@ class SpApiProcessingOperator(OpenLineageMixin, BaseOperator):
                     poll_interval=self.poll_interval,
                     deadline=time.time() + self.timeout,
                     resume=resume or None,
-                    try_number=_try_number(context),
+                    try_number=try_number_of(context),
                 ),
                 method_name="execute_complete",
                 timeout=timedelta(seconds=self.timeout + self.poll_interval),
@@ -254,11 +252,9 @@ class SpApiProcessingOperator(OpenLineageMixin, BaseOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
         """Resume after the trigger fired: finish on a final status, fail on an error or timeout (a retry resumes the job)."""
-        deferred_by = event.get("try_number")
-        if deferred_by is not None and _try_number(context) not in (None, deferred_by):
-            # Airflow 3.0 hands a retry the event its failed try left pending: start this try afresh
-            # (execute() reconnects to the kept job), rather than failing again on a stale error.
-            self.log.info("Event from try %s reached try %s; resuming the job from the start", deferred_by, _try_number(context))
+        if event_is_from_another_try(event, context):
+            # Start this try afresh (execute() reconnects to the kept job), rather than failing again on a stale error.
+            self.log.info("Event from try %s reached try %s; resuming the job from the start", event["try_number"], try_number_of(context))
             return self.execute(context)
         self._job_memory = JobMemory(context, self._memory_key)  # a new instance of the operator runs this
         self._job_id = str(event.get("job_id") or "") or None

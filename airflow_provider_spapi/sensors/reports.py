@@ -14,7 +14,13 @@ from airflow_provider_spapi.hooks.spapi import SpApiHook
 from airflow_provider_spapi.spapi import scheduled_reports
 from airflow_provider_spapi.spapi.settings import parse_marketplace_ids
 from airflow_provider_spapi.spapi.workflows import ProcessingStatus, processing_status
-from airflow_provider_spapi.triggers.processing import SpApiLatestReportTrigger, SpApiProcessingTrigger, status_from_event
+from airflow_provider_spapi.triggers.processing import (
+    SpApiLatestReportTrigger,
+    SpApiProcessingTrigger,
+    event_is_from_another_try,
+    status_from_event,
+    try_number_of,
+)
 
 
 class SpApiReportSensor(BaseSensorOperator):
@@ -159,12 +165,15 @@ class SpApiLatestReportSensor(BaseSensorOperator):
                 marketplace_ids=marketplace_ids,
                 poll_interval=float(self.poke_interval),
                 deadline=time.time() + float(self.timeout),
+                try_number=try_number_of(context),
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=float(self.timeout)),
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        if event_is_from_another_try(event, context):
+            return self.execute(context)  # an earlier try's event: this try waits afresh
         if event.get("event") == "timeout":
             message = f"No DONE {self.report_type} report was created since {self.created_since} within the sensor's timeout."
             if self.soft_fail:

@@ -34,6 +34,10 @@ class _PollingTrigger(BaseTrigger):
     message that carries no token or secret.
     """
 
+    #: Wait one interval before the first poll, because the task looked just before deferring (getReports
+    #: allows one call every 45 s); the processing trigger polls at once, as its operators always have.
+    waits_before_first_poll = False
+
     def __init__(self, spapi_conn_id: str, poll_interval: float, deadline: float | None, try_number: int | None) -> None:
         super().__init__()
         self.spapi_conn_id = spapi_conn_id
@@ -66,6 +70,8 @@ class _PollingTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         check = sync_to_async(self.check, thread_sensitive=False)
+        if self.waits_before_first_poll:
+            await asyncio.sleep(self.poll_interval)
         while True:
             try:
                 final, state = await check()
@@ -133,7 +139,7 @@ class SpApiProcessingTrigger(_PollingTrigger):
 
 
 class SpApiLatestReportTrigger(_PollingTrigger):
-    """Poll getReports until a DONE report of ``report_type`` created since ``created_since`` exists.
+    """Poll getReports until a DONE report of ``report_type`` created since ``created_since`` exists (first poll after one interval).
 
     The deferrable form of :class:`~airflow_provider_spapi.sensors.reports.SpApiLatestReportSensor`:
     its ``finished`` event carries the newest such report (``report``: report id, type, document id,
@@ -143,6 +149,8 @@ class SpApiLatestReportTrigger(_PollingTrigger):
     :param created_since: earliest creation time, ISO 8601.
     :param marketplace_ids: only reports for these marketplaces (None: any).
     """
+
+    waits_before_first_poll = True
 
     def __init__(
         self,
@@ -189,3 +197,20 @@ def status_from_event(event: dict[str, Any]) -> ProcessingStatus:
         error_document_id=event.get("error_document_id"),
         next_token=event.get("next_token"),
     )
+
+
+def try_number_of(context: Any) -> int | None:
+    """The running try's number, or None where the context has no task instance."""
+    ti = context.get("ti") or context.get("task_instance")
+    number = getattr(ti, "try_number", None)
+    return number if isinstance(number, int) else None
+
+
+def event_is_from_another_try(event: dict[str, Any], context: Any) -> bool:
+    """Whether ``event`` was produced for an earlier try than the one resuming.
+
+    Airflow 3.0 hands a retry the event its failed try left pending; the try that receives it should
+    start its wait afresh instead of acting on it.
+    """
+    deferred_by = event.get("try_number")
+    return deferred_by is not None and try_number_of(context) not in (None, deferred_by)
