@@ -81,7 +81,7 @@ class EmulatorState:
         self.notifications_api = NotificationsApi(self.credentials, self.counters)
         self.tokens_api = TokensApi(self.tokens, self.counters, lambda: self.options.expires_in)
         self.scheduled_reports = ScheduledReports(self.reports_api, self.documents, self.book, self.seller)  # after reports_api: wraps it
-        # After the APIs it wraps the create calls of:
+        # After the APIs whose create calls it wraps (createReport, createFeed, createQuery):
         self.sqs_publisher = SqsPublisher(self.reports_api, self.feeds_api, self.data_kiosk_api, self.notifications_api)
         handlers: dict[str, Handler] = {}
         apis = (self.orders_api, self.reports_api, self.feeds_api, self.data_kiosk_api, self.notifications_api, self.tokens_api)

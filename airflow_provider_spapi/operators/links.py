@@ -21,7 +21,9 @@ def _marketplace_ids(operator: Any) -> tuple[str, ...]:
 
 
 class SellerCentralReportLink(BaseOperatorLink):
-    """ "Seller Central": All Statements for settlement reports, Order Reports for order reports, on the marketplace's host.
+    """ "Seller Central": All Statements for settlements, Order Reports (its All Orders tab for All Orders reports) for order reports.
+
+    Each on the marketplace's own host; the pages are ``seller_central_pages`` in ``spapi/data/marketplaces.json``.
 
     The host follows the task's ``marketplace_ids`` (``sellercentral.amazon.co.uk`` for UK…); a
     templated or empty value gives Amazon.com's. Other report types get no link.
