@@ -115,6 +115,14 @@ class Notification:
         inner = self.payload.get(row[0]) if row[0] else self.payload
         return dict(inner) if isinstance(inner, dict) else {}
 
+    def job_and_document(self) -> tuple[Any, Any]:
+        """The job id and result document id a processing notification names (``reportId``, ``reportDocumentId``…), else Nones."""
+        row = PROCESSING_PAYLOADS.get(self.notification_type)
+        if row is None:
+            return None, None
+        job = self.processing()
+        return job.get(row[1]), job.get(row[2])
+
 
 def parse_notification(body: str | bytes | Mapping[str, Any]) -> Notification:
     """An SQS message body (the JSON Amazon sends) as a :class:`Notification`."""
@@ -160,7 +168,7 @@ def finished_reports(notifications: Iterable[Notification], report_types: Iterab
         if notification.notification_type != "REPORT_PROCESSING_FINISHED":
             continue
         job = notification.processing()
-        report_id, document_id = job.get("reportId"), job.get("reportDocumentId")
+        report_id, document_id = notification.job_and_document()
         if job.get("processingStatus") != "DONE" or not report_id or not document_id or report_id in seen:
             continue
         if wanted is not None and job.get("reportType") not in wanted:
