@@ -63,7 +63,11 @@ def check_output_format(value: object, argument: str = "output_format") -> Outpu
 
 def _codec(label: str) -> str:
     """The Python codec for a charset label, widened to the superset Amazon writes; LookupError if unknown."""
-    return charset_superset(label) or charset_superset(codecs.lookup(label.strip()).name) or codecs.lookup(label.strip()).name
+    widened = charset_superset(label)  # labels Python does not know itself (Windows-31J)
+    if widened:
+        return widened
+    name = codecs.lookup(label.strip()).name
+    return charset_superset(name) or name
 
 
 def check_charset(value: str | None, argument: str = "encoding") -> str | None:
@@ -123,12 +127,11 @@ def choose_charset(
     """The charset to decode ``path`` with (see the module doc for the order): ``declared`` is the caller's, ``hinted`` the server's."""
     if declared:
         return _without_bom(check_charset(declared) or "utf-8")
-    if hinted:
-        codec = _without_bom(check_charset(hinted, "Content-Type charset") or "utf-8")
+    hinted_codec = _without_bom(check_charset(hinted, "Content-Type charset") or "utf-8") if hinted else None
+    # The server's label, then UTF-8: one streaming pass each, and none twice when the label is UTF-8.
+    for codec in dict.fromkeys(filter(None, (hinted_codec, "utf-8-sig"))):
         if decodes(path, codec):
             return codec
-    if decodes(path, "utf-8"):
-        return "utf-8-sig"
     return codecs.lookup(flat_file_charset(marketplace_ids)).name
 
 
