@@ -91,10 +91,14 @@ def as_path(
 
 
 def _local(destination: WritablePath) -> Path | None:
-    """The local path behind ``destination`` (a Path, or a ``file://`` ObjectStoragePath), else None."""
+    """The local path behind ``destination`` (a Path, or a ``file://`` ObjectStoragePath), else None.
+
+    Read from the path's own ``protocol`` where it has one (ObjectStoragePath does), which does not
+    connect its filesystem; other fsspec-backed paths are asked through their filesystem.
+    """
     if not _has_fs(destination):
         return Path(destination)
-    protocol = getattr(destination.fs, "protocol", ())
+    protocol: Any = getattr(destination, "protocol", None) or getattr(destination.fs, "protocol", ())
     protocols = {protocol} if isinstance(protocol, str) else set(protocol)
     return Path(destination.path) if protocols & _LOCAL_PROTOCOLS else None
 
@@ -136,11 +140,8 @@ def lineage_name(destination: WritablePath) -> tuple[str, str]:
     give the same objects, so lineage graphs join on them. Read from the path alone: its filesystem is
     never connected for this (a resumed task may not have connected it).
     """
-    if not _has_fs(destination):
-        return "file", str(Path(destination).resolve())
-    scheme = str(destination.protocol)
-    path = str(destination.path)
-    if scheme in _LOCAL_PROTOCOLS:
-        return "file", str(Path(path).resolve())
-    bucket, _, key = path.lstrip("/").partition("/")
-    return f"{scheme}://{bucket}", key
+    local = _local(destination)
+    if local is not None:
+        return "file", str(local.resolve())
+    bucket, _, key = str(destination.path).lstrip("/").partition("/")
+    return f"{destination.protocol}://{bucket}", key
