@@ -8,6 +8,7 @@ only when a test asks for the ``airflow_db`` fixture.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import subprocess
 import sys
@@ -30,7 +31,7 @@ os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
 # Where apache-airflow-providers-openlineage is installed (an optional extra), its listener writes every
 # task's lineage events here for the whole session: the provider keeps one client per process.
 OPENLINEAGE_EVENTS = _home / "openlineage.jsonl"
-os.environ["AIRFLOW__OPENLINEAGE__TRANSPORT"] = f'{{"type": "file", "log_file_path": "{OPENLINEAGE_EVENTS}", "append": true}}'
+os.environ["AIRFLOW__OPENLINEAGE__TRANSPORT"] = json.dumps({"type": "file", "log_file_path": str(OPENLINEAGE_EVENTS), "append": True})
 os.environ["AIRFLOW__OPENLINEAGE__NAMESPACE"] = "spapi-tests"
 
 from airflow_provider_spapi.core.ratelimit import shared_rate_limiter  # noqa: E402
