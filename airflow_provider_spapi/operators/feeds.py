@@ -77,11 +77,10 @@ class SpApiFeedOperator(SpApiProcessingOperator):
 
     def _submit(self) -> str:
         """The job's start: createFeedDocument, upload, createFeed (run once per task instance, not per try)."""
-        source = storage_path(self.input_path, "input_path")
         feed_id, sent = workflows.submit_feed(
             self.hook.client,
             self.feed_type,
-            source,
+            storage_path(self.input_path, "input_path"),
             self.content_type,
             marketplace_ids=self.marketplace_ids,
             feed_options=self.feed_options,
